@@ -1,0 +1,31 @@
+# Everything runs against the development instance under .dev/ (see dev/setup.sh).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+NETBOX := dev/netbox
+PYTEST := source dev/env.sh && .venv/bin/python -m pytest
+
+.PHONY: help setup test lint demo bench clean
+
+help:
+	@echo "make setup  - build or update the development environment (.venv, databases, NetBox instance)"
+	@echo "make test   - setup as needed, then the test suite, ruff and a missing-migration check"
+	@echo "make demo   - NetBox with the plugin at http://127.0.0.1:8000 and its RQ worker, until Ctrl-C"
+	@echo "make lint   - ruff"
+	@echo "make clean  - drop the development databases and git-ignored state"
+
+setup:
+	@dev/setup.sh
+
+test: setup
+	@.venv/bin/ruff check .
+	@$(NETBOX) makemigrations netbox_meraki --check --dry-run
+	@$(PYTEST) $(PYTEST_ARGS)
+
+lint:
+	@.venv/bin/ruff check .
+
+demo: setup
+	@dev/demo.sh
+
+clean:
+	@dev/clean.sh

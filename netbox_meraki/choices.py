@@ -1,0 +1,101 @@
+from django.utils.translation import gettext_lazy as _
+
+from utilities.choices import ChoiceSet
+
+
+class SyncModeChoices(ChoiceSet):
+    AUTO = 'auto'
+    REVIEW = 'review'
+    DRY_RUN = 'dry_run'
+
+    CHOICES = (
+        (AUTO, _('Auto (apply at once)'), 'green'),
+        (REVIEW, _('Review (approve before applying)'), 'blue'),
+        (DRY_RUN, _('Dry run (plan only)'), 'gray'),
+    )
+
+
+class RunStatusChoices(ChoiceSet):
+    PENDING = 'pending'
+    RUNNING = 'running'
+    AWAITING_REVIEW = 'awaiting_review'
+    COMPLETED = 'completed'
+    PARTIAL = 'partial'
+    FAILED = 'failed'
+    INTERRUPTED = 'interrupted'
+
+    CHOICES = (
+        (PENDING, _('Pending'), 'cyan'),
+        (RUNNING, _('Running'), 'blue'),
+        (AWAITING_REVIEW, _('Awaiting review'), 'purple'),
+        (COMPLETED, _('Completed'), 'green'),
+        (PARTIAL, _('Partial'), 'orange'),
+        (FAILED, _('Failed'), 'red'),
+        (INTERRUPTED, _('Interrupted'), 'red'),
+    )
+    # A run in one of these states is not doing anything any more.
+    FINISHED = (AWAITING_REVIEW, COMPLETED, PARTIAL, FAILED, INTERRUPTED)
+
+
+class RunTriggerChoices(ChoiceSet):
+    MANUAL = 'manual'
+    API = 'api'
+    SCHEDULE = 'schedule'
+    COMMAND = 'command'
+
+    CHOICES = (
+        (MANUAL, _('Manual (UI)'), 'blue'),
+        (API, _('REST API'), 'cyan'),
+        (SCHEDULE, _('Schedule'), 'purple'),
+        (COMMAND, _('Command line'), 'gray'),
+    )
+
+
+class ChangeActionChoices(ChoiceSet):
+    CREATE = 'create'
+    UPDATE = 'update'
+    DELETE = 'delete'
+    ADOPT = 'adopt'
+    MARK = 'mark'
+
+    CHOICES = (
+        (CREATE, _('Create'), 'green'),
+        (UPDATE, _('Update'), 'blue'),
+        (DELETE, _('Delete'), 'red'),
+        (ADOPT, _('Adopt'), 'purple'),
+        (MARK, _('Mark as removed'), 'orange'),
+    )
+
+
+class ChangeStateChoices(ChoiceSet):
+    PENDING = 'pending'
+    HELD = 'held'
+    APPROVED = 'approved'
+    REJECTED = 'rejected'
+    APPLIED = 'applied'
+    CONFLICT = 'conflict'
+    FAILED = 'failed'
+    SKIPPED = 'skipped'
+
+    CHOICES = (
+        (PENDING, _('Pending'), 'cyan'),
+        (HELD, _('Held for review'), 'orange'),
+        (APPROVED, _('Approved'), 'blue'),
+        (REJECTED, _('Rejected'), 'gray'),
+        (APPLIED, _('Applied'), 'green'),
+        (CONFLICT, _('Conflict'), 'red'),
+        (FAILED, _('Failed'), 'red'),
+        (SKIPPED, _('Skipped'), 'gray'),
+    )
+
+
+class DeletePolicyChoices(ChoiceSet):
+    DELETE = 'delete'
+    MARK = 'mark'
+    KEEP = 'keep'
+
+    CHOICES = (
+        (DELETE, _('Delete'), 'red'),
+        (MARK, _('Mark as removed'), 'orange'),
+        (KEEP, _('Keep'), 'gray'),
+    )

@@ -1,0 +1,3 @@
+from .ownership import *
+from .runs import *
+from .settings import *

@@ -1,0 +1,153 @@
+import logging
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from core.models import Job
+from utilities.querysets import RestrictedQuerySet
+
+from ..choices import (
+    ChangeActionChoices,
+    ChangeStateChoices,
+    RunStatusChoices,
+    RunTriggerChoices,
+    SyncModeChoices,
+)
+from ..secrets import redact
+
+__all__ = ('Change', 'SyncRun')
+
+logger = logging.getLogger('netbox_meraki.sync')
+
+
+class SyncRun(models.Model):
+    """One sync of one Meraki organization: its plan, what happened to it, and its log."""
+
+    request_id = models.UUIDField(
+        default=uuid.uuid4,
+        editable=False,
+        unique=True,
+        help_text=_("NetBox changelog entries of this run carry this request id."),
+    )
+    organization_id = models.CharField(verbose_name=_('organization id'), max_length=50, db_index=True)
+    organization_name = models.CharField(verbose_name=_('organization'), max_length=255, blank=True)
+    network_ids = models.JSONField(verbose_name=_('networks'), default=list, blank=True)
+    mode = models.CharField(verbose_name=_('mode'), max_length=20, choices=SyncModeChoices)
+    status = models.CharField(
+        verbose_name=_('status'), max_length=20, choices=RunStatusChoices, default=RunStatusChoices.PENDING,
+        db_index=True,
+    )
+    trigger = models.CharField(verbose_name=_('trigger'), max_length=20, choices=RunTriggerChoices)
+    user = models.ForeignKey(
+        to=settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, related_name='+', blank=True, null=True,
+    )
+    job = models.ForeignKey(to=Job, on_delete=models.SET_NULL, related_name='+', blank=True, null=True)
+    created = models.DateTimeField(verbose_name=_('created'), default=timezone.now, db_index=True)
+    started = models.DateTimeField(verbose_name=_('started'), blank=True, null=True)
+    completed = models.DateTimeField(verbose_name=_('completed'), blank=True, null=True)
+    phase = models.CharField(verbose_name=_('phase'), max_length=50, blank=True)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    api_calls = models.PositiveIntegerField(verbose_name=_('API calls'), default=0)
+    api_rate_limited = models.PositiveIntegerField(verbose_name=_('429 answers'), default=0)
+    counts = models.JSONField(
+        verbose_name=_('counts'), default=dict, blank=True,
+        help_text=_('Planned changes per object type and action.'),
+    )
+    error = models.TextField(verbose_name=_('error'), blank=True)
+    log = models.JSONField(verbose_name=_('log'), default=list, blank=True)
+    cancel_requested = models.BooleanField(default=False)
+
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ('-created',)
+        verbose_name = _('sync run')
+        verbose_name_plural = _('sync runs')
+
+    def __str__(self):
+        return f'{self.organization_name or self.organization_id} #{self.pk}'
+
+    def get_absolute_url(self):
+        return reverse('plugins:netbox_meraki:syncrun', args=[self.pk])
+
+    def get_status_color(self):
+        return RunStatusChoices.colors.get(self.status)
+
+    def get_mode_color(self):
+        return SyncModeChoices.colors.get(self.mode)
+
+    @property
+    def duration(self):
+        if self.started and self.completed:
+            return self.completed - self.started
+        return None
+
+    @property
+    def is_finished(self):
+        return self.status in RunStatusChoices.FINISHED
+
+    def log_line(self, level, message):
+        """Add a line to the run's log (saved with the run) and to the Python log."""
+        message = redact(message)
+        self.log.append({'time': timezone.now().isoformat(timespec='seconds'), 'level': level, 'message': message})
+        logger.log(logging.getLevelName(level.upper()), '%s: %s', self, message)
+
+    def cancel_requested_now(self):
+        """Whether someone asked, since the run started, for it to stop."""
+        if not self.cancel_requested and self.pk:
+            self.cancel_requested = SyncRun.objects.filter(pk=self.pk, cancel_requested=True).exists()
+        return self.cancel_requested
+
+
+class Change(models.Model):
+    """One planned change to one NetBox object, with the field values before and after."""
+
+    run = models.ForeignKey(to=SyncRun, on_delete=models.CASCADE, related_name='changes')
+    sequence = models.PositiveIntegerField(help_text=_('Position in apply order.'))
+    action = models.CharField(verbose_name=_('action'), max_length=20, choices=ChangeActionChoices)
+    kind = models.CharField(verbose_name=_('object type'), max_length=30, db_index=True)
+    meraki_id = models.CharField(verbose_name=_('Meraki identity'), max_length=200)
+    object_id = models.PositiveBigIntegerField(verbose_name=_('NetBox object id'), blank=True, null=True)
+    object_repr = models.CharField(verbose_name=_('object'), max_length=200)
+    scope = models.CharField(
+        verbose_name=_('scope'), max_length=50, blank=True, help_text=_('The Meraki network the object belongs to.'),
+    )
+    before = models.JSONField(verbose_name=_('before'), default=dict, blank=True)
+    after = models.JSONField(verbose_name=_('after'), default=dict, blank=True)
+    state = models.CharField(
+        verbose_name=_('state'), max_length=20, choices=ChangeStateChoices, default=ChangeStateChoices.PENDING,
+        db_index=True,
+    )
+    reason = models.CharField(
+        verbose_name=_('reason'), max_length=500, blank=True,
+        help_text=_('Why the change is held, or why it failed or conflicted.'),
+    )
+
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ('run', 'sequence')
+        verbose_name = _('change')
+        verbose_name_plural = _('changes')
+
+    def __str__(self):
+        return f'{self.get_action_display()} {self.kind} {self.object_repr}'
+
+    def get_absolute_url(self):
+        return reverse('plugins:netbox_meraki:syncrun', args=[self.run_id]) + f'#change-{self.pk}'
+
+    def get_state_color(self):
+        return ChangeStateChoices.colors.get(self.state)
+
+    def get_action_color(self):
+        return ChangeActionChoices.colors.get(self.action)
+
+    @property
+    def fields(self):
+        """Names of the fields this change sets, in a stable order."""
+        return sorted(set(self.before) | set(self.after))

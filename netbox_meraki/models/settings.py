@@ -1,0 +1,155 @@
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from netbox.models import ChangeLoggedModel
+
+from ..choices import DeletePolicyChoices, SyncModeChoices
+
+__all__ = ('PluginSettings', 'DEFAULT_ROLE_NAMES', 'DEFAULT_STATUS_MAP', 'DELETE_POLICY_KINDS')
+
+# NetBox device role per Meraki product type.
+DEFAULT_ROLE_NAMES = {
+    'appliance': 'Security Appliance',
+    'switch': 'Switch',
+    'wireless': 'Access Point',
+    'cellularGateway': 'Cellular Gateway',
+    'camera': 'Camera',
+    'sensor': 'Sensor',
+    'systemsManager': 'Systems Manager',
+}
+# NetBox device status per Meraki availability status.
+DEFAULT_STATUS_MAP = {
+    'online': 'active',
+    'alerting': 'active',
+    'offline': 'offline',
+    'dormant': 'offline',
+}
+# Object kinds whose removal from Meraki follows a delete policy.
+DELETE_POLICY_KINDS = ('site', 'device', 'interface', 'ipaddress')
+DEVICE_STATUSES = ('offline', 'active', 'planned', 'staged', 'failed', 'inventory', 'decommissioning')
+
+
+def default_role_names():
+    return dict(DEFAULT_ROLE_NAMES)
+
+
+def default_status_map():
+    return dict(DEFAULT_STATUS_MAP)
+
+
+def default_delete_policy():
+    return dict.fromkeys(DELETE_POLICY_KINDS, DeletePolicyChoices.DELETE)
+
+
+class PluginSettings(ChangeLoggedModel):
+    """The plugin's settings, edited in the UI and the REST API. There is exactly one row (pk=1)."""
+
+    default_sync_mode = models.CharField(
+        verbose_name=_('default sync mode'),
+        max_length=20,
+        choices=SyncModeChoices,
+        default=SyncModeChoices.REVIEW,
+        help_text=_('Mode of a sync started without one: auto applies, review waits for approval, dry run only plans.'),
+    )
+    organization_ids = models.JSONField(
+        verbose_name=_('organizations'),
+        default=list,
+        blank=True,
+        help_text=_('Meraki organization ids to sync; empty means every organization the API key sees.'),
+    )
+    network_ids = models.JSONField(
+        verbose_name=_('networks'),
+        default=list,
+        blank=True,
+        help_text=_('Meraki network ids to sync; empty means every network of the organizations.'),
+    )
+    adopt_existing = models.BooleanField(
+        verbose_name=_('adopt existing objects'),
+        default=False,
+        help_text=_(
+            'Take over NetBox objects that match a Meraki object by serial (devices) or name (sites), through a '
+            'planned "adopt" change. Off: such objects are left alone and reported.'
+        ),
+    )
+    manufacturer_name = models.CharField(
+        verbose_name=_('manufacturer'),
+        max_length=100,
+        default='Cisco Meraki',
+    )
+    role_names = models.JSONField(
+        verbose_name=_('device role per product type'),
+        default=default_role_names,
+    )
+    status_map = models.JSONField(
+        verbose_name=_('device status per Meraki status'),
+        default=default_status_map,
+    )
+    delete_policy = models.JSONField(
+        verbose_name=_('delete policy per kind'),
+        default=default_delete_policy,
+        help_text=_('What to do with an owned object Meraki no longer has: delete, mark (status and tag) or keep.'),
+    )
+    deletion_threshold = models.PositiveSmallIntegerField(
+        verbose_name=_('deletion threshold (%)'),
+        default=25,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        help_text=_(
+            'A run that would remove more than this share of what the plugin owns of a kind in a scope holds '
+            'those removals for review, whatever the mode.'
+        ),
+    )
+
+    class Meta:
+        verbose_name = _('settings')
+        verbose_name_plural = _('settings')
+
+    def __str__(self):
+        return str(_('Meraki settings'))
+
+    def get_absolute_url(self):
+        return reverse('plugins:netbox_meraki:settings')
+
+    def clean(self):
+        super().clean()
+        errors = {}
+        for field in ('organization_ids', 'network_ids'):
+            value = getattr(self, field)
+            if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
+                errors[field] = _('Enter a list of Meraki ids (strings).')
+        if set(self.role_names) - set(DEFAULT_ROLE_NAMES) or not all(
+            isinstance(name, str) and name.strip() for name in self.role_names.values()
+        ):
+            errors['role_names'] = _('Use product types {types} with non-empty role names.').format(
+                types=', '.join(DEFAULT_ROLE_NAMES)
+            )
+        if set(self.status_map) - set(DEFAULT_STATUS_MAP) or not set(self.status_map.values()) <= set(DEVICE_STATUSES):
+            errors['status_map'] = _('Map Meraki statuses {meraki} to NetBox statuses {netbox}.').format(
+                meraki=', '.join(DEFAULT_STATUS_MAP), netbox=', '.join(DEVICE_STATUSES)
+            )
+        if set(self.delete_policy) - set(DELETE_POLICY_KINDS) or not set(self.delete_policy.values()) <= set(
+            DeletePolicyChoices.values()
+        ):
+            errors['delete_policy'] = _('Give kinds {kinds} one of the policies {policies}.').format(
+                kinds=', '.join(DELETE_POLICY_KINDS), policies=', '.join(DeletePolicyChoices.values())
+            )
+        if errors:
+            raise ValidationError(errors)
+
+    def save(self, *args, **kwargs):
+        self.pk = 1
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def load(cls):
+        """Return the settings row, creating it with defaults on first use."""
+        settings, _created = cls.objects.get_or_create(pk=1)
+        return settings
+
+    def role_name(self, product_type):
+        return self.role_names.get(product_type) or DEFAULT_ROLE_NAMES.get(product_type) or product_type
+
+    def policy_for(self, kind):
+        return self.delete_policy.get(kind, DeletePolicyChoices.DELETE)

@@ -1,0 +1,33 @@
+from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.shortcuts import render
+from django.views.generic import View
+
+from netbox.plugins import get_plugin_config
+
+from .models import PluginSettings
+
+
+class DashboardView(PermissionRequiredMixin, View):
+    """The plugin's home: connection state and what the plugin holds in NetBox."""
+
+    permission_required = 'netbox_meraki.view_pluginsettings'
+
+    def get(self, request):
+        return render(request, 'netbox_meraki/dashboard.html', {
+            'settings': PluginSettings.load(),
+            'base_url': get_plugin_config('netbox_meraki', 'base_url'),
+            'api_key_configured': bool(get_plugin_config('netbox_meraki', 'api_key')),
+        })
+
+
+class SettingsView(PermissionRequiredMixin, View):
+    """The plugin's configuration."""
+
+    permission_required = 'netbox_meraki.view_pluginsettings'
+
+    def get(self, request):
+        return render(request, 'netbox_meraki/settings.html', {
+            'object': PluginSettings.load(),
+            'base_url': get_plugin_config('netbox_meraki', 'base_url'),
+            'api_key_configured': bool(get_plugin_config('netbox_meraki', 'api_key')),
+        })
