@@ -10,6 +10,7 @@ help:
 	@echo "make setup  - build or update the development environment (.venv, databases, NetBox instance)"
 	@echo "make test   - setup as needed, then the test suite, ruff and a missing-migration check"
 	@echo "make demo   - NetBox with the plugin at http://127.0.0.1:8000 and its RQ worker, until Ctrl-C"
+	@echo "make bench  - sync simulator organizations of growing size and print API calls, queries, writes, time"
 	@echo "make lint   - ruff"
 	@echo "make clean  - drop the development databases and git-ignored state"
 
@@ -26,6 +27,9 @@ lint:
 
 demo: setup
 	@dev/demo.sh
+
+bench: setup
+	@dev/bench.sh
 
 clean:
 	@dev/clean.sh

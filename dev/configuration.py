@@ -20,7 +20,8 @@ DATABASES = {
         'CONN_MAX_AGE': 300,
         # Tests clone a migrated template instead of replaying NetBox's migrations (make setup builds it).
         'TEST': {
-            'NAME': 'test_netbox_meraki',
+            # Separate names let several test runs share one PostgreSQL.
+            'NAME': os.environ.get('NETBOX_TEST_DB_NAME', 'test_netbox_meraki'),
             'TEMPLATE': os.environ.get('NETBOX_DB_TEMPLATE', 'netbox_meraki_tpl'),
         },
     },

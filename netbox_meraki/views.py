@@ -1,10 +1,10 @@
 from django.contrib.auth.mixins import PermissionRequiredMixin
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.views.generic import View
 
 from netbox.plugins import get_plugin_config
 
-from .models import PluginSettings
+from .models import PluginSettings, SyncRun
 
 
 class DashboardView(PermissionRequiredMixin, View):
@@ -30,4 +30,17 @@ class SettingsView(PermissionRequiredMixin, View):
             'object': PluginSettings.load(),
             'base_url': get_plugin_config('netbox_meraki', 'base_url'),
             'api_key_configured': bool(get_plugin_config('netbox_meraki', 'api_key')),
+        })
+
+
+class SyncRunView(PermissionRequiredMixin, View):
+    """One run: summary, log and planned changes."""
+
+    permission_required = 'netbox_meraki.view_syncrun'
+
+    def get(self, request, pk):
+        run = get_object_or_404(SyncRun.objects.restrict(request.user, 'view'), pk=pk)
+        return render(request, 'netbox_meraki/syncrun.html', {
+            'object': run,
+            'changes': run.changes.all()[:1000],
         })

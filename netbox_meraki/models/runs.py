@@ -58,6 +58,9 @@ class SyncRun(models.Model):
         verbose_name=_('counts'), default=dict, blank=True,
         help_text=_('Planned changes per object type and action.'),
     )
+    timings = models.JSONField(
+        verbose_name=_('timings'), default=dict, blank=True, help_text=_('Seconds spent in each phase.'),
+    )
     error = models.TextField(verbose_name=_('error'), blank=True)
     log = models.JSONField(verbose_name=_('log'), default=list, blank=True)
     cancel_requested = models.BooleanField(default=False)
@@ -66,6 +69,7 @@ class SyncRun(models.Model):
 
     class Meta:
         ordering = ('-created',)
+        permissions = (('run_sync', 'Can start Meraki syncs and cancel them'),)
         verbose_name = _('sync run')
         verbose_name_plural = _('sync runs')
 
@@ -132,6 +136,7 @@ class Change(models.Model):
 
     class Meta:
         ordering = ('run', 'sequence')
+        permissions = (('approve_change', 'Can approve, reject and apply planned changes'),)
         verbose_name = _('change')
         verbose_name_plural = _('changes')
 

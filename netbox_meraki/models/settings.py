@@ -28,7 +28,12 @@ DEFAULT_STATUS_MAP = {
     'dormant': 'offline',
 }
 # Object kinds whose removal from Meraki follows a delete policy.
-DELETE_POLICY_KINDS = ('site', 'device', 'interface', 'ipaddress')
+DELETE_POLICY_KINDS = ('site', 'device', 'interface', 'ipaddress', 'vlan', 'prefix', 'wirelesslan', 'cable')
+# Kinds whose names a name transform applies to, and the transforms.
+NAME_TRANSFORM_KINDS = ('site', 'device', 'vlan', 'ssid')
+NAME_TRANSFORMS = ('keep', 'upper', 'lower', 'title')
+# Kinds that can carry extra tags (beyond the plugin's own "meraki" tag).
+TAGGED_KINDS = ('site', 'device', 'interface', 'ipaddress', 'vlan', 'prefix', 'wirelesslan', 'cable')
 DEVICE_STATUSES = ('offline', 'active', 'planned', 'staged', 'failed', 'inventory', 'decommissioning')
 
 
@@ -42,6 +47,14 @@ def default_status_map():
 
 def default_delete_policy():
     return dict.fromkeys(DELETE_POLICY_KINDS, DeletePolicyChoices.DELETE)
+
+
+def default_name_transforms():
+    return dict.fromkeys(NAME_TRANSFORM_KINDS, 'keep')
+
+
+def default_prefix_filters():
+    return {'include': [], 'exclude': [], 'min_length': None, 'max_length': None}
 
 
 class PluginSettings(ChangeLoggedModel):
@@ -100,6 +113,84 @@ class PluginSettings(ChangeLoggedModel):
             'A run that would remove more than this share of what the plugin owns of a kind in a scope holds '
             'those removals for review, whatever the mode.'
         ),
+    )
+
+    # Inventory coverage: VLANs, prefixes, switch ports, wireless, topology, unassigned inventory.
+    vrf_per_network = models.BooleanField(
+        verbose_name=_('VRF per network'),
+        default=False,
+        help_text=_('Put each network\'s prefixes and addresses in a VRF of its own, so that overlapping private '
+                    'subnets of different networks do not collide.'),
+    )
+    sync_disabled_ssids = models.BooleanField(
+        verbose_name=_('sync disabled SSIDs'),
+        default=False,
+        help_text=_('Also create wireless LANs for SSIDs that are disabled (by default only enabled ones).'),
+    )
+    sync_inventory = models.BooleanField(
+        verbose_name=_('sync unassigned inventory'),
+        default=False,
+        help_text=_('Create devices with status "inventory" for claimed devices that are in no network.'),
+    )
+    inventory_site_name = models.CharField(
+        verbose_name=_('inventory site'),
+        max_length=100,
+        default='Meraki inventory',
+        help_text=_('Site that holds unassigned inventory devices (created when missing).'),
+    )
+    site_name_rules = models.JSONField(
+        verbose_name=_('site-name rules'),
+        default=list,
+        blank=True,
+        help_text=_('Ordered rules {"regex": ..., "template": ...}: the first whose regex matches the network name '
+                    'names the site, from the template and the regex\'s named groups.'),
+    )
+    prefix_filters = models.JSONField(
+        verbose_name=_('prefix filters'),
+        default=default_prefix_filters,
+        blank=True,
+        help_text=_('Subnets to sync: include and exclude lists of CIDRs, and prefix length bounds.'),
+    )
+    name_transforms = models.JSONField(
+        verbose_name=_('name transforms'),
+        default=default_name_transforms,
+        blank=True,
+        help_text=_('keep, upper, lower or title, for site, device, VLAN and SSID names.'),
+    )
+    extra_tags = models.JSONField(
+        verbose_name=_('tags per kind'),
+        default=dict,
+        blank=True,
+        help_text=_('Tag slugs to add, per kind, to the objects the sync creates.'),
+    )
+
+    # Scheduled syncs.
+    enable_scheduled_sync = models.BooleanField(
+        verbose_name=_('enable scheduled sync'),
+        default=False,
+    )
+    sync_interval_minutes = models.PositiveIntegerField(
+        verbose_name=_('sync interval (minutes)'),
+        default=60,
+        help_text=_('Minutes between scheduled syncs; at least 5.'),
+    )
+    scheduled_sync_mode = models.CharField(
+        verbose_name=_('scheduled sync mode'),
+        max_length=20,
+        choices=SyncModeChoices,
+        default=SyncModeChoices.REVIEW,
+    )
+    last_scheduled_sync = models.DateTimeField(
+        verbose_name=_('last scheduled sync'),
+        blank=True,
+        null=True,
+        editable=False,
+    )
+    next_scheduled_sync = models.DateTimeField(
+        verbose_name=_('next scheduled sync'),
+        blank=True,
+        null=True,
+        editable=False,
     )
 
     class Meta:

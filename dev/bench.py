@@ -1,0 +1,116 @@
+"""
+Benchmark of the sync engine (run by `make bench`): for organizations of growing size served by the Meraki
+simulator in its own process (realistic latency, Meraki's 10 requests/s limit), a first sync and a second
+sync with nothing changed, each measured in API calls, database queries, writes and time.
+"""
+
+import os
+import resource
+import socket
+import subprocess
+import sys
+import time
+
+import django
+
+django.setup()
+
+from django.db import connection  # noqa: E402
+
+from core.models import ObjectChange  # noqa: E402
+
+from netbox_meraki.choices import SyncModeChoices  # noqa: E402
+from netbox_meraki.sync import MerakiSyncService  # noqa: E402
+
+API_KEY = 'bench-key-0123456789abcdef0123456789abcdef'
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+class QueryCounter:
+    def __init__(self):
+        self.count = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.count += 1
+        return execute(sql, params, many, context)
+
+
+def start_simulator(devices, latency_ms):
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, '-m', 'meraki_sim', 'serve', '--port', str(port), '--seed', '1', '--devices', str(devices),
+         '--latency-ms', str(latency_ms), '--rate-limit', '10', '--api-key', API_KEY],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    base_url = process.stdout.readline().strip().partition('=')[2]
+    for _ in range(100):
+        try:
+            socket.create_connection(('127.0.0.1', port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    return process, base_url
+
+
+def measure(organization_id):
+    queries = QueryCounter()
+    start = time.monotonic()
+    with connection.execute_wrapper(queries):
+        (run,) = MerakiSyncService().sync_all(
+            mode=SyncModeChoices.AUTO, organization_ids=[organization_id], background=False,
+        )
+    wall = time.monotonic() - start
+    fetch = run.timings.get('fetch', 0)
+    return {
+        'status': run.status,
+        'api_calls': run.api_calls,
+        'api_floor_s': run.api_calls / 10,
+        'wall_s': wall,
+        'fetch_s': fetch,
+        'outside_api_s': wall - fetch,
+        'apply_s': run.timings.get('apply', 0),
+        'queries': queries.count,
+        'writes': run.changes.filter(state='applied').count(),
+        'changelog': ObjectChange.objects.filter(request_id=run.request_id).count(),
+        'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def main():
+    from django.conf import settings
+
+    sizes = [int(size) for size in os.environ.get('BENCH_SIZES', '100 1000').split()]
+    latency_ms = int(os.environ.get('BENCH_LATENCY_MS', '50'))
+    config = settings.PLUGINS_CONFIG['netbox_meraki']
+    config.update(api_key=API_KEY, requests_per_second=8)
+    columns = ('api_calls', 'api_floor_s', 'wall_s', 'fetch_s', 'outside_api_s', 'apply_s', 'queries', 'writes',
+               'changelog', 'peak_rss_mb')
+    print(f'latency {latency_ms} ms per request, Meraki limit 10 requests/s, plugin share 8/s')
+    print(f"{'devices':>8} {'sync':>7} " + ' '.join(f'{c:>13}' for c in columns) + '  status')
+    for devices in sizes:
+        process, base_url = start_simulator(devices, latency_ms)
+        try:
+            config['base_url'] = base_url
+            organization_id = MerakiSyncService.visible_organizations()[0]
+            results = {'first': measure(organization_id), 'second': measure(organization_id)}
+        finally:
+            process.terminate()
+            process.wait()
+        for name, figures in results.items():
+            cells = ' '.join(
+                f'{figures[c]:>13.2f}' if isinstance(figures[c], float) else f'{figures[c]:>13}' for c in columns
+            )
+            print(f'{devices:>8} {name:>7} {cells}  {figures["status"]}', flush=True)
+        first, second = results['first'], results['second']
+        print(f'{"":>8} first sync wall / (API floor + apply) = '
+              f'{first["wall_s"] / (first["api_floor_s"] + first["apply_s"]):.2f}; '
+              f'second sync outside the API / first = {second["outside_api_s"] / first["outside_api_s"]:.3f}')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# make bench: sync simulator organizations of growing size into a scratch NetBox database and print figures.
+# BENCH_SIZES (default "100 1000") and BENCH_LATENCY_MS (default 50) change what is measured.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$NETBOX_MERAKI_REPO"
+export NETBOX_DB_NAME=netbox_meraki_bench
+export PGOPTIONS="-c client_min_messages=warning"
+psql -h 127.0.0.1 -U netbox_meraki -d postgres -qc "drop database if exists $NETBOX_DB_NAME" \
+    -c "create database $NETBOX_DB_NAME template netbox_meraki_tpl"
+trap 'psql -h 127.0.0.1 -U netbox_meraki -d postgres -qc "drop database if exists $NETBOX_DB_NAME"' EXIT
+"$VENV/bin/python" dev/bench.py "$@"

@@ -1,0 +1,190 @@
+"""
+Fetch: read a Meraki organization through the official SDK into a plain Snapshot. Knows nothing of NetBox.
+
+Every endpoint is fetched on its own: one that fails is recorded in `Snapshot.errors` and its data stays None,
+so later steps can tell "Meraki says there is nothing" from "we could not ask" and never delete on the latter.
+"""
+
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import meraki
+
+from . import __version__
+
+__all__ = ('DashboardClient', 'FetchError', 'Snapshot', 'fetch_organization', 'list_organizations')
+
+logger = logging.getLogger('netbox_meraki.fetch')
+
+# Meraki asks integrations to identify themselves in the User-Agent (the SDK checks the syntax).
+CALLER = f'NetBoxMeraki/{__version__} netbox-meraki'
+# Largest page each org-wide endpoint allows: fewer requests for the same data.
+PER_PAGE = {
+    'networks': 1000,
+    'devices': 1000,
+    'availabilities': 1000,
+    'uplinks': 1000,
+}
+
+
+class FetchError(Exception):
+    """A Dashboard API call failed after the SDK's retries. The message never contains the API key."""
+
+
+class RateLimiter:
+    """A token bucket shared by every thread of one client: keeps a run under its share of the org's limit."""
+
+    def __init__(self, rate):
+        self.rate = float(rate)
+        self.tokens = self.rate
+        self.updated = time.monotonic()
+        self.lock = threading.Lock()
+
+    def acquire(self):
+        with self.lock:
+            now = time.monotonic()
+            self.tokens = min(self.rate, self.tokens + (now - self.updated) * self.rate)
+            self.updated = now
+            self.tokens -= 1
+            wait = -self.tokens / self.rate if self.tokens < 0 else 0
+        if wait:
+            time.sleep(wait)
+
+
+class DashboardClient:
+    """The SDK's DashboardAPI configured for a server, counting every HTTP request it sends."""
+
+    def __init__(self, api_key, base_url, timeout=30, retries=4, requests_per_second=8):
+        if not api_key:
+            raise FetchError('No Meraki API key is configured (PLUGINS_CONFIG["netbox_meraki"]["api_key"]).')
+        self.calls = 0
+        self.rate_limited = 0
+        self._count_lock = threading.Lock()
+        self._limiter = RateLimiter(requests_per_second)
+        self.dashboard = meraki.DashboardAPI(
+            api_key,
+            base_url=base_url,
+            single_request_timeout=timeout,
+            maximum_retries=retries,
+            wait_on_rate_limit=True,
+            nginx_429_retry_wait_time=2,
+            retry_4xx_error=False,
+            output_log=False,
+            print_console=False,
+            suppress_logging=True,
+            caller=CALLER,
+            # Smart flow adds look-up calls and writes a cache file under $HOME: our own limiter does its job.
+            smart_flow_enabled=False,
+        )
+        http = self.dashboard._session._client
+        http.event_hooks = {'request': [self._on_request], 'response': [self._on_response]}
+
+    def _on_request(self, request):
+        self._limiter.acquire()
+        with self._count_lock:
+            self.calls += 1
+
+    def _on_response(self, response):
+        if response.status_code == 429:
+            with self._count_lock:
+                self.rate_limited += 1
+
+    def close(self):
+        self.dashboard._session.close()
+
+
+@dataclass
+class Snapshot:
+    """What one organization looked like, endpoint by endpoint. None means the endpoint could not be read."""
+
+    organization: dict
+    networks: list | None = None
+    devices: list | None = None
+    availabilities: list | None = None
+    uplinks: list | None = None
+    network_ids: list = field(default_factory=list)
+    errors: dict = field(default_factory=dict)
+    invalid: list = field(default_factory=list)
+
+    @property
+    def complete(self):
+        return not self.errors
+
+
+def describe_error(exc):
+    """A one-line reason for a failed call, safe to show and store (the SDK's messages hold no key)."""
+    if isinstance(exc, meraki.APIError):
+        message = exc.message
+        if isinstance(message, dict) and message.get('errors'):
+            message = '; '.join(str(item) for item in message['errors'])
+        return f'HTTP {exc.status} {exc.reason}: {message}'.strip().rstrip(':')
+    return f'{type(exc).__name__}: {exc}'
+
+
+def call(description, function, *args, **kwargs):
+    try:
+        return function(*args, **kwargs)
+    except Exception as exc:
+        raise FetchError(f'{description} failed: {describe_error(exc)}') from None
+
+
+def list_organizations(client):
+    """Every organization the API key can see."""
+    return call('getOrganizations', client.dashboard.organizations.getOrganizations, total_pages='all')
+
+
+# Each list endpoint with the key every item must carry: an item without it is reported, not synced.
+ENDPOINTS = {
+    'networks': ('getOrganizationNetworks', 'id'),
+    'devices': ('getOrganizationDevices', 'serial'),
+    'availabilities': ('getOrganizationDevicesAvailabilities', 'serial'),
+    'uplinks': ('getOrganizationDevicesUplinksAddressesByDevice', 'serial'),
+}
+
+
+def fetch_organization(client, organization_id, network_ids=None):
+    """
+    Read one organization's networks, devices, device availabilities and uplink addresses with org-wide,
+    paginated calls (no per-network or per-device calls), concurrently. Raises FetchError only when the
+    organization itself cannot be read; any other failure is recorded in the snapshot.
+    """
+    api = client.dashboard.organizations
+    organization = call('getOrganization', api.getOrganization, organization_id)
+    snapshot = Snapshot(organization=organization, network_ids=list(network_ids or []))
+    network_filter = {'networkIds': list(network_ids)} if network_ids else {}
+    requests = {
+        'networks': (api.getOrganizationNetworks, {}),
+        'devices': (api.getOrganizationDevices, network_filter),
+        'availabilities': (api.getOrganizationDevicesAvailabilities, network_filter),
+        'uplinks': (api.getOrganizationDevicesUplinksAddressesByDevice, network_filter),
+    }
+
+    def fetch(name):
+        function, filters = requests[name]
+        operation, key = ENDPOINTS[name]
+        items = call(operation, function, organization_id, total_pages='all', perPage=PER_PAGE[name], **filters)
+        if not isinstance(items, list):
+            raise FetchError(f'{operation} answered {type(items).__name__}, not a list')
+        valid = []
+        for item in items:
+            if isinstance(item, dict) and isinstance(item.get(key), str) and item[key]:
+                valid.append(item)
+            else:
+                snapshot.invalid.append(f'{operation}: item without {key}: {str(item)[:100]}')
+        return valid
+
+    with ThreadPoolExecutor(max_workers=len(requests), thread_name_prefix='meraki-fetch') as pool:
+        futures = {name: pool.submit(fetch, name) for name in requests}
+        for name, future in futures.items():
+            try:
+                setattr(snapshot, name, future.result())
+            except FetchError as exc:
+                snapshot.errors[name] = str(exc)
+
+    if snapshot.networks is not None and network_ids:
+        wanted = set(network_ids)
+        snapshot.networks = [network for network in snapshot.networks if network['id'] in wanted]
+    return snapshot

@@ -1,0 +1,347 @@
+"""
+The one entry point of every sync: MerakiSyncService.sync_all() creates a run per organization and runs it
+(fetch -> map -> plan -> apply) in the background or in the foreground. Review approval lives here too.
+"""
+
+import logging
+import time
+from collections import Counter
+from contextlib import contextmanager
+
+from django.db import transaction
+from django.utils import timezone
+
+from core.choices import JobStatusChoices
+from netbox.plugins import get_plugin_config
+from users.models import User
+
+from .apply import apply_changes, describe
+from .choices import ChangeStateChoices, RunStatusChoices, RunTriggerChoices, SyncModeChoices
+from .fetch import DashboardClient, FetchError, fetch_organization, list_organizations
+from .locks import release_organization, serialize_triggers, try_lock_organization
+from .mapping import MappingOptions, map_snapshot
+from .models import DEFAULT_ROLE_NAMES, Change, PluginSettings, SyncRun
+from .plan import NetBoxState, build_plan
+from .secrets import redact
+
+__all__ = (
+    'MerakiSyncService', 'SyncAlreadyRunning', 'SyncRefused', 'apply_review', 'approve_changes',
+    'execute_review', 'execute_run', 'reject_changes',
+)
+
+logger = logging.getLogger('netbox_meraki.sync')
+ACTIVE = (RunStatusChoices.PENDING, RunStatusChoices.RUNNING)
+
+
+class SyncRefused(Exception):
+    """A sync or an apply that cannot start; the message says why."""
+
+
+class SyncAlreadyRunning(SyncRefused):
+    def __init__(self, run):
+        self.run = run
+        since = timezone.localtime(run.started or run.created).strftime('%Y-%m-%d %H:%M:%S %Z')
+        super().__init__(
+            f'A sync of organization {run.organization_name or run.organization_id} is already '
+            f'{run.get_status_display().lower()}: run #{run.pk} ({run.get_trigger_display().lower()}, since {since}).'
+        )
+
+
+def dashboard_client():
+    return DashboardClient(
+        api_key=get_plugin_config('netbox_meraki', 'api_key'),
+        base_url=get_plugin_config('netbox_meraki', 'base_url'),
+        timeout=get_plugin_config('netbox_meraki', 'request_timeout'),
+        retries=get_plugin_config('netbox_meraki', 'maximum_retries'),
+        requests_per_second=get_plugin_config('netbox_meraki', 'requests_per_second'),
+    )
+
+
+def sync_user():
+    """The user NetBox's changelog attributes sync changes to."""
+    user, _created = User.objects.get_or_create(username=get_plugin_config('netbox_meraki', 'sync_user'))
+    return user
+
+
+def mapping_options(settings):
+    return MappingOptions(
+        manufacturer_name=settings.manufacturer_name,
+        role_names={product_type: settings.role_name(product_type) for product_type in DEFAULT_ROLE_NAMES},
+        status_map=dict(settings.status_map),
+    )
+
+
+class MerakiSyncService:
+    """Starts syncs. Every trigger (UI, REST API, schedule, commands) goes through sync_all()."""
+
+    def __init__(self, user=None, trigger=RunTriggerChoices.COMMAND):
+        self.user = user
+        self.trigger = trigger
+        self.refused = []
+
+    def sync_all(self, mode=None, organization_ids=None, network_ids=None, background=True):
+        """
+        Sync each organization (the given ones, else the configured ones, else every one the key sees) as its
+        own run: one background job per organization, or one after the other in this process. Returns the runs
+        started. Organizations that are already syncing are listed in `self.refused`; when none could start,
+        raises SyncAlreadyRunning for the first.
+        """
+        settings = PluginSettings.load()
+        mode = mode or settings.default_sync_mode
+        if mode not in SyncModeChoices.values():
+            raise SyncRefused(f'Unknown sync mode {mode!r}: use one of {", ".join(SyncModeChoices.values())}.')
+        if network_ids is None:
+            network_ids = settings.network_ids
+        organization_ids = list(organization_ids or settings.organization_ids or self.visible_organizations())
+        if not organization_ids:
+            raise SyncRefused('The API key sees no Meraki organization.')
+
+        runs, self.refused = [], []
+        for organization_id in organization_ids:
+            try:
+                runs.append(create_run(organization_id, mode, network_ids, self.trigger, self.user))
+            except SyncAlreadyRunning as exc:
+                self.refused.append(exc)
+        if not runs:
+            raise self.refused[0]
+
+        for run in runs:
+            if background:
+                from .jobs import SyncJob
+
+                run.job = SyncJob.enqueue(instance=run, user=self.user, run_id=run.pk)
+                run.save(update_fields=['job'])
+            else:
+                execute_run(run)
+        return runs
+
+    @staticmethod
+    def visible_organizations():
+        client = dashboard_client()
+        try:
+            return [str(organization['id']) for organization in list_organizations(client)]
+        finally:
+            client.close()
+
+
+def active_run(organization_id, exclude=None):
+    """The organization's pending or running run, if one is really alive; dead ones are marked interrupted."""
+    for run in SyncRun.objects.filter(organization_id=organization_id, status__in=ACTIVE).exclude(pk=exclude):
+        if run_is_alive(run):
+            return run
+        interrupt(run)
+    return None
+
+
+def run_is_alive(run):
+    if run.status == RunStatusChoices.PENDING:
+        # Waiting for a worker: alive while its job is queued (a foreground run is never left pending).
+        return run.job is not None and run.job.status in JobStatusChoices.ENQUEUED_STATE_CHOICES
+    # A running run holds its organization's lock; if the lock is free, the process that ran it is gone.
+    if try_lock_organization(run.organization_id):
+        release_organization(run.organization_id)
+        return False
+    return True
+
+
+def interrupt(run):
+    run.status = RunStatusChoices.INTERRUPTED
+    run.completed = timezone.now()
+    run.error = run.error or 'Interrupted: the process running this sync stopped before it finished.'
+    run.save(update_fields=['status', 'completed', 'error'])
+
+
+def create_run(organization_id, mode, network_ids, trigger, user):
+    with transaction.atomic():
+        serialize_triggers(organization_id)
+        if running := active_run(organization_id):
+            raise SyncAlreadyRunning(running)
+        return SyncRun.objects.create(
+            organization_id=str(organization_id), mode=mode, network_ids=list(network_ids or []),
+            trigger=trigger, user=user,
+        )
+
+
+def save_progress(run, phase=None, done=None, total=None):
+    run.phase = phase or run.phase
+    run.progress_done = run.progress_done if done is None else done
+    run.progress_total = run.progress_total if total is None else total
+    SyncRun.objects.filter(pk=run.pk).update(
+        phase=run.phase, progress_done=run.progress_done, progress_total=run.progress_total, log=run.log,
+        organization_name=run.organization_name, api_calls=run.api_calls,
+    )
+
+
+@contextmanager
+def timed(run, phase):
+    """Record the seconds a phase takes in run.timings."""
+    start = time.monotonic()
+    try:
+        yield
+    finally:
+        run.timings[phase] = round(run.timings.get(phase, 0) + time.monotonic() - start, 3)
+
+
+def count_changes(changes):
+    counts = {}
+    for change in changes:
+        counts.setdefault(change.kind, {}).setdefault(change.action, 0)
+        counts[change.kind][change.action] += 1
+    return counts
+
+
+def begin(run):
+    """Take the organization's lock and mark the run running; refuse when another sync holds the lock."""
+    if not try_lock_organization(run.organization_id):
+        holder = active_run(run.organization_id, exclude=run.pk)
+        run.status, run.completed = RunStatusChoices.FAILED, timezone.now()
+        run.error = str(SyncAlreadyRunning(holder)) if holder else 'Another process holds this organization.'
+        run.save()
+        return False
+    for stale in SyncRun.objects.filter(organization_id=run.organization_id, status=RunStatusChoices.RUNNING).exclude(
+        pk=run.pk
+    ):
+        interrupt(stale)
+    run.status, run.started = RunStatusChoices.RUNNING, timezone.now()
+    run.save(update_fields=['status', 'started'])
+    return True
+
+
+def finish(run, changes, fetch_errors=()):
+    states = Counter(change.state for change in changes)
+    problems = states[ChangeStateChoices.FAILED] + states[ChangeStateChoices.CONFLICT] + states[
+        ChangeStateChoices.SKIPPED]
+    waiting = states[ChangeStateChoices.HELD]
+    if run.mode == SyncModeChoices.REVIEW:
+        waiting += states[ChangeStateChoices.PENDING] + states[ChangeStateChoices.APPROVED]
+    if waiting and run.mode != SyncModeChoices.DRY_RUN:
+        run.status = RunStatusChoices.AWAITING_REVIEW
+    elif problems or fetch_errors:
+        run.status = RunStatusChoices.PARTIAL
+    else:
+        run.status = RunStatusChoices.COMPLETED
+    if problems:
+        run.log_line('warning', f'{problems} changes were not applied (conflict, failure or missing dependency).')
+
+
+def execute_run(run):
+    """Fetch, map and plan one organization, then apply the plan (auto) or keep it (review, dry run)."""
+    if not begin(run):
+        return run
+    client = None
+    changes = []
+    try:
+        settings = PluginSettings.load()
+        save_progress(run, phase='fetch')
+        client = dashboard_client()
+        with timed(run, 'fetch'):
+            snapshot = fetch_organization(client, run.organization_id, run.network_ids)
+        run.organization_name = str(snapshot.organization.get('name') or '')[:255]
+        run.api_calls, run.api_rate_limited = client.calls, client.rate_limited
+        for error in snapshot.errors.values():
+            run.log_line('error', error)
+        if snapshot.errors:
+            run.error = 'Meraki could not be read in full: ' + '; '.join(snapshot.errors.values())
+        run.log_line('info', (
+            f'Fetched {len(snapshot.networks or [])} networks and {len(snapshot.devices or [])} devices '
+            f'in {client.calls} API calls ({client.rate_limited} answered 429).'
+        ))
+
+        save_progress(run, phase='plan')
+        with timed(run, 'plan'):
+            records, problems = map_snapshot(snapshot, mapping_options(settings))
+            for problem in problems:
+                run.log_line('warning', problem)
+            state = NetBoxState(run.organization_id, settings)
+            state.preload_references(records)
+            changes = build_plan(run, records, snapshot, settings, state)
+            Change.objects.bulk_create(changes, batch_size=1000)
+        run.counts = count_changes(changes)
+        held = sum(1 for change in changes if change.state == ChangeStateChoices.HELD)
+        run.log_line('info', f'Planned {len(changes)} changes' + (f', {held} held for review.' if held else '.'))
+
+        if run.mode == SyncModeChoices.AUTO:
+            pending = [change for change in changes if change.state == ChangeStateChoices.PENDING]
+            save_progress(run, phase='apply', done=0, total=len(pending))
+            with timed(run, 'apply'):
+                apply_changes(run, pending, state, sync_user(),
+                              progress=lambda done, total: save_progress(run, done=done))
+        finish(run, changes, snapshot.errors)
+    except FetchError as exc:
+        run.status, run.error = RunStatusChoices.FAILED, redact(exc)
+        run.log_line('error', str(exc))
+    except Exception as exc:
+        logger.exception('Sync run %s failed', run.pk)
+        run.status, run.error = RunStatusChoices.FAILED, redact(describe(exc))
+        run.log_line('error', f'Failed: {run.error}')
+    finally:
+        if client:
+            run.api_calls, run.api_rate_limited = client.calls, client.rate_limited
+            client.close()
+        run.completed = timezone.now()
+        run.phase = 'done'
+        run.save()
+        release_organization(run.organization_id)
+    return run
+
+
+def approve_changes(run, change_ids=None):
+    """Approve the run's pending and held changes (all, or those listed). Returns how many."""
+    return review_queryset(run, change_ids).update(state=ChangeStateChoices.APPROVED)
+
+
+def reject_changes(run, change_ids=None):
+    return review_queryset(run, change_ids).update(state=ChangeStateChoices.REJECTED)
+
+
+def review_queryset(run, change_ids):
+    if run.status != RunStatusChoices.AWAITING_REVIEW:
+        raise SyncRefused(f'Run #{run.pk} is {run.get_status_display().lower()}, not awaiting review.')
+    changes = run.changes.filter(state__in=(ChangeStateChoices.PENDING, ChangeStateChoices.HELD))
+    return changes if change_ids is None else changes.filter(pk__in=change_ids)
+
+
+def apply_review(run, user=None, background=True):
+    """Apply the approved changes of a run awaiting review, as a background job or here."""
+    if run.status != RunStatusChoices.AWAITING_REVIEW:
+        raise SyncRefused(f'Run #{run.pk} is {run.get_status_display().lower()}, not awaiting review.')
+    if not run.changes.filter(state=ChangeStateChoices.APPROVED).exists():
+        raise SyncRefused(f'Run #{run.pk} has no approved changes to apply.')
+    with transaction.atomic():
+        serialize_triggers(run.organization_id)
+        if running := active_run(run.organization_id, exclude=run.pk):
+            raise SyncAlreadyRunning(running)
+        run.status = RunStatusChoices.PENDING
+        run.save(update_fields=['status'])
+    if background:
+        from .jobs import SyncJob
+
+        run.job = SyncJob.enqueue(instance=run, user=user, run_id=run.pk, action='apply')
+        run.save(update_fields=['job'])
+        return run
+    return execute_review(run)
+
+
+def execute_review(run):
+    if not begin(run):
+        return run
+    changes = list(run.changes.order_by('sequence'))
+    try:
+        approved = [change for change in changes if change.state == ChangeStateChoices.APPROVED]
+        run.log_line('info', f'Applying {len(approved)} approved changes.')
+        save_progress(run, phase='apply', done=0, total=len(approved))
+        with timed(run, 'apply'):
+            state = NetBoxState(run.organization_id, PluginSettings.load(), with_objects=False)
+            apply_changes(run, approved, state, sync_user(),
+                          progress=lambda done, total: save_progress(run, done=done))
+        finish(run, changes)
+    except Exception as exc:
+        logger.exception('Applying run %s failed', run.pk)
+        run.status, run.error = RunStatusChoices.FAILED, redact(describe(exc))
+        run.log_line('error', f'Failed: {run.error}')
+    finally:
+        run.completed = timezone.now()
+        run.phase = 'done'
+        run.save()
+        release_organization(run.organization_id)
+    return run
