@@ -22,6 +22,7 @@ class RunStatusChoices(ChoiceSet):
     COMPLETED = 'completed'
     PARTIAL = 'partial'
     FAILED = 'failed'
+    CANCELLED = 'cancelled'
     INTERRUPTED = 'interrupted'
 
     CHOICES = (
@@ -31,10 +32,11 @@ class RunStatusChoices(ChoiceSet):
         (COMPLETED, _('Completed'), 'green'),
         (PARTIAL, _('Partial'), 'orange'),
         (FAILED, _('Failed'), 'red'),
+        (CANCELLED, _('Cancelled'), 'gray'),
         (INTERRUPTED, _('Interrupted'), 'red'),
     )
     # A run in one of these states is not doing anything any more.
-    FINISHED = (AWAITING_REVIEW, COMPLETED, PARTIAL, FAILED, INTERRUPTED)
+    FINISHED = (AWAITING_REVIEW, COMPLETED, PARTIAL, FAILED, CANCELLED, INTERRUPTED)
 
 
 class RunTriggerChoices(ChoiceSet):

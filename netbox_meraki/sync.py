@@ -25,7 +25,7 @@ from .plan import NetBoxState, build_plan
 from .secrets import redact
 
 __all__ = (
-    'MerakiSyncService', 'SyncAlreadyRunning', 'SyncRefused', 'apply_review', 'approve_changes',
+    'MerakiSyncService', 'SyncAlreadyRunning', 'SyncRefused', 'apply_review', 'approve_changes', 'cancel_run',
     'execute_review', 'execute_run', 'reject_changes',
 )
 
@@ -214,7 +214,10 @@ def finish(run, changes, fetch_errors=()):
     waiting = states[ChangeStateChoices.HELD]
     if run.mode == SyncModeChoices.REVIEW:
         waiting += states[ChangeStateChoices.PENDING] + states[ChangeStateChoices.APPROVED]
-    if waiting and run.mode != SyncModeChoices.DRY_RUN:
+    if run.cancel_requested_now():
+        run.status = RunStatusChoices.CANCELLED
+        run.log_line('warning', 'Cancelled on request; the changes applied before stay applied.')
+    elif waiting and run.mode != SyncModeChoices.DRY_RUN:
         run.status = RunStatusChoices.AWAITING_REVIEW
     elif problems or fetch_errors:
         run.status = RunStatusChoices.PARTIAL
@@ -247,6 +250,9 @@ def execute_run(run):
             f'in {client.calls} API calls ({client.rate_limited} answered 429).'
         ))
 
+        if run.cancel_requested_now():
+            finish(run, changes)
+            return run
         save_progress(run, phase='plan')
         with timed(run, 'plan'):
             records, problems = map_snapshot(snapshot, mapping_options(settings))
@@ -260,7 +266,7 @@ def execute_run(run):
         held = sum(1 for change in changes if change.state == ChangeStateChoices.HELD)
         run.log_line('info', f'Planned {len(changes)} changes' + (f', {held} held for review.' if held else '.'))
 
-        if run.mode == SyncModeChoices.AUTO:
+        if run.mode == SyncModeChoices.AUTO and not run.cancel_requested_now():
             pending = [change for change in changes if change.state == ChangeStateChoices.PENDING]
             save_progress(run, phase='apply', done=0, total=len(pending))
             with timed(run, 'apply'):
@@ -344,4 +350,17 @@ def execute_review(run):
         run.phase = 'done'
         run.save()
         release_organization(run.organization_id)
+    return run
+
+
+def cancel_run(run):
+    """Ask a pending or running run to stop at its next safe point (between phases or batches of changes)."""
+    if run.is_finished:
+        raise SyncRefused(f'Run #{run.pk} is {run.get_status_display().lower()}: there is nothing to cancel.')
+    SyncRun.objects.filter(pk=run.pk).update(cancel_requested=True)
+    run.cancel_requested = True
+    if run.status == RunStatusChoices.PENDING and run.job and run.job.status in JobStatusChoices.ENQUEUED_STATE_CHOICES:
+        run.job.delete()
+        run.status, run.completed = RunStatusChoices.CANCELLED, timezone.now()
+        run.save(update_fields=['status', 'completed'])
     return run

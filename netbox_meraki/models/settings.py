@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from netbox.models import ChangeLoggedModel
 
 from ..choices import DeletePolicyChoices, SyncModeChoices
+from ..rules import validate_prefix_filters, validate_site_name_rules
 
 __all__ = ('PluginSettings', 'DEFAULT_ROLE_NAMES', 'DEFAULT_STATUS_MAP', 'DELETE_POLICY_KINDS')
 
@@ -226,6 +227,25 @@ class PluginSettings(ChangeLoggedModel):
             errors['delete_policy'] = _('Give kinds {kinds} one of the policies {policies}.').format(
                 kinds=', '.join(DELETE_POLICY_KINDS), policies=', '.join(DeletePolicyChoices.values())
             )
+        for field, validate in (
+            ('site_name_rules', validate_site_name_rules),
+            ('prefix_filters', validate_prefix_filters),
+        ):
+            try:
+                validate(getattr(self, field))
+            except ValidationError as exc:
+                errors[field] = exc.messages
+        if not isinstance(self.name_transforms, dict) or set(self.name_transforms) - set(NAME_TRANSFORM_KINDS) or not (
+            set(self.name_transforms.values()) <= set(NAME_TRANSFORMS)
+        ):
+            errors['name_transforms'] = _('Give kinds {kinds} one of the transforms {transforms}.').format(
+                kinds=', '.join(NAME_TRANSFORM_KINDS), transforms=', '.join(NAME_TRANSFORMS)
+            )
+        if not isinstance(self.extra_tags, dict) or set(self.extra_tags) - set(TAGGED_KINDS) or not all(
+            isinstance(slugs, list) and all(isinstance(slug, str) and slug for slug in slugs)
+            for slugs in self.extra_tags.values()
+        ):
+            errors['extra_tags'] = _('Give kinds {kinds} lists of tag slugs.').format(kinds=', '.join(TAGGED_KINDS))
         if errors:
             raise ValidationError(errors)
 
