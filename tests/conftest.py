@@ -1,4 +1,64 @@
-import os
+"""Fixtures shared by the test suites: the Meraki simulator and the plugin pointed at it."""
 
-# The test run talks to the real NetBox instance of dev/ (make setup); dev/env.sh exports these for `make test`.
-os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'netbox.settings')
+import meraki
+import pytest
+
+from meraki_sim import Simulator
+
+API_KEY = 'sim-key-0123456789abcdef0123456789abcdef'
+
+
+@pytest.fixture
+def simulator():
+    with Simulator(seed=7, scale='small', rate_limit=10, api_key=API_KEY) as sim:
+        yield sim
+
+
+@pytest.fixture
+def meraki_config(simulator, settings):
+    """Point the plugin at the simulator, as an operator's PLUGINS_CONFIG would point it at Meraki."""
+    config = dict(settings.PLUGINS_CONFIG['netbox_meraki'])
+    config.update(api_key=simulator.api_key, base_url=simulator.base_url, maximum_retries=3, request_timeout=5,
+                  requests_per_second=10)
+    settings.PLUGINS_CONFIG = {**settings.PLUGINS_CONFIG, 'netbox_meraki': config}
+    return config
+
+
+@pytest.fixture
+def org_id(simulator):
+    return simulator.org_ids[0]
+
+
+@pytest.fixture
+def meraki_view(simulator, org_id):
+    """What the simulator holds, read through the SDK the way any client would see it."""
+    return MerakiView(simulator, org_id)
+
+
+class MerakiView:
+    def __init__(self, simulator, org_id):
+        self.simulator = simulator
+        self.org_id = org_id
+
+    def read(self):
+        api = meraki.DashboardAPI(
+            self.simulator.api_key, base_url=self.simulator.base_url, output_log=False, print_console=False,
+            suppress_logging=True, smart_flow_enabled=False, caller='NetBoxMerakiTests/1.0 netbox-meraki',
+        )
+        organizations = api.organizations
+        self.networks = {n['id']: n for n in organizations.getOrganizationNetworks(self.org_id, total_pages='all')}
+        self.devices = {
+            d['serial']: d for d in organizations.getOrganizationDevices(self.org_id, total_pages='all')
+            if d.get('networkId') in self.networks
+        }
+        self.statuses = {
+            a['serial']: a['status']
+            for a in organizations.getOrganizationDevicesAvailabilities(self.org_id, total_pages='all')
+        }
+        self.uplinks = {
+            u['serial']: u['uplinks']
+            for u in organizations.getOrganizationDevicesUplinksAddressesByDevice(self.org_id, total_pages='all')
+            if u['serial'] in self.devices
+        }
+        self.simulator.reset_counts()
+        return self
