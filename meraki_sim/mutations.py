@@ -123,10 +123,9 @@ def add_device(dashboard, network_id, model='MS120-8LP', name=None, status='onli
     info = model_info(model)
     serial, mac = dashboard.ids.serial(info.family), dashboard.ids.mac()
     peers = [org.devices[s] for s in sorted(org.devices) if org.devices[s]['networkId'] == network_id]
-    addresses = [ipaddress.ip_address(p['lanIp']) for p in peers if p['lanIp']]
     lan_ip = None
     if info.family not in ('MX', 'Z', 'MT') and status != 'dormant':
-        lan_ip = str(max(addresses) + 1) if addresses else '10.254.0.10'
+        lan_ip = _next_lan_ip(peers)
     device = {
         'name': name,
         'lat': peers[0]['lat'] if peers else None,
@@ -186,13 +185,28 @@ def add_device(dashboard, network_id, model='MS120-8LP', name=None, status='onli
     return serial
 
 
+def _next_lan_ip(peers):
+    """The address DHCP would hand out next in a network: one above the highest its devices use."""
+    addresses = [ipaddress.ip_address(peer['lanIp']) for peer in peers if peer['lanIp']]
+    return str(max(addresses) + 1) if addresses else '10.254.0.10'
+
+
 def move_device(dashboard, serial, network_id):
-    """Move a device to another network of its organization; its links go, as after recabling."""
+    """
+    Move a device to another network of its organization; its links go, as after recabling, and a device
+    with a LAN address takes a new one in its new network.
+    """
     org = _device_org(dashboard, serial)
     if network_id not in org.networks:
         raise LookupError(f'Unknown network {network_id} in organization {org.id}')
     device = org.devices[serial]
     old = device['networkId']
+    if device['lanIp']:
+        peers = [org.devices[s] for s in sorted(org.devices) if org.devices[s]['networkId'] == network_id]
+        device['lanIp'] = _next_lan_ip(peers)
+        for uplink in org.uplinks.get(serial, []):
+            if uplink.get('ip'):
+                uplink['ip'] = device['lanIp']
     device['networkId'] = org.inventory[serial]['networkId'] = network_id
     _ensure_product(org, org.networks[network_id], device['productType'])
     _drop_links(org, serial)

@@ -27,7 +27,12 @@ PER_PAGE = {
     'devices': 1000,
     'availabilities': 1000,
     'uplinks': 1000,
+    'switch_ports': 50,
+    'topology': 20,
+    'inventory': 1000,
 }
+# Per-network calls run in parallel: latency, not bandwidth, bounds a sequential client.
+NETWORK_WORKERS = 8
 
 
 class FetchError(Exception):
@@ -105,9 +110,21 @@ class Snapshot:
     devices: list | None = None
     availabilities: list | None = None
     uplinks: list | None = None
+    switch_ports: list | None = None
+    topology: list | None = None
+    inventory: list | None = None
+    # Per network: appliance VLANs (networks with VLANs on), single-LAN settings (VLANs off), SSIDs.
+    vlans: dict = field(default_factory=dict)
+    single_lan: dict = field(default_factory=dict)
+    ssids: dict = field(default_factory=dict)
     network_ids: list = field(default_factory=list)
     errors: dict = field(default_factory=dict)
+    # source ('vlans', 'ssids') -> {network id: error}: what one network's calls could not read.
+    network_errors: dict = field(default_factory=dict)
     invalid: list = field(default_factory=list)
+
+    def network_failed(self, source, network_id):
+        return network_id in self.network_errors.get(source, {})
 
     @property
     def complete(self):
@@ -142,16 +159,22 @@ ENDPOINTS = {
     'devices': ('getOrganizationDevices', 'serial'),
     'availabilities': ('getOrganizationDevicesAvailabilities', 'serial'),
     'uplinks': ('getOrganizationDevicesUplinksAddressesByDevice', 'serial'),
+    'switch_ports': ('getOrganizationSwitchPortsBySwitch', 'serial'),
+    'topology': ('getOrganizationSwitchPortsTopologyDiscoveryByDevice', 'serial'),
+    'inventory': ('getOrganizationInventoryDevices', 'serial'),
 }
 
 
-def fetch_organization(client, organization_id, network_ids=None):
+def fetch_organization(client, organization_id, network_ids=None, inventory=False):
     """
-    Read one organization's networks, devices, device availabilities and uplink addresses with org-wide,
-    paginated calls (no per-network or per-device calls), concurrently. Raises FetchError only when the
-    organization itself cannot be read; any other failure is recorded in the snapshot.
+    Read one organization: org-wide, paginated calls for networks, devices, availabilities, uplink
+    addresses, switch ports, LLDP/CDP neighbours (and unassigned inventory when asked), all concurrently;
+    then per-network calls only where Meraki has no org-wide endpoint (appliance VLANs, SSIDs), for the
+    networks whose products need them. Never per-device calls. Raises FetchError only when the organization
+    itself cannot be read; any other failure is recorded in the snapshot.
     """
     api = client.dashboard.organizations
+    switch = client.dashboard.switch
     organization = call('getOrganization', api.getOrganization, organization_id)
     snapshot = Snapshot(organization=organization, network_ids=list(network_ids or []))
     network_filter = {'networkIds': list(network_ids)} if network_ids else {}
@@ -160,12 +183,18 @@ def fetch_organization(client, organization_id, network_ids=None):
         'devices': (api.getOrganizationDevices, network_filter),
         'availabilities': (api.getOrganizationDevicesAvailabilities, network_filter),
         'uplinks': (api.getOrganizationDevicesUplinksAddressesByDevice, network_filter),
+        'switch_ports': (switch.getOrganizationSwitchPortsBySwitch, network_filter),
+        'topology': (switch.getOrganizationSwitchPortsTopologyDiscoveryByDevice, network_filter),
     }
+    if inventory:
+        requests['inventory'] = (api.getOrganizationInventoryDevices, {'usedState': 'unused'})
 
     def fetch(name):
         function, filters = requests[name]
         operation, key = ENDPOINTS[name]
         items = call(operation, function, organization_id, total_pages='all', perPage=PER_PAGE[name], **filters)
+        if isinstance(items, dict) and isinstance(items.get('items'), list):
+            items = items['items']  # the newer endpoints answer {"items": [...], "meta": {...}}
         if not isinstance(items, list):
             raise FetchError(f'{operation} answered {type(items).__name__}, not a list')
         valid = []
@@ -187,4 +216,48 @@ def fetch_organization(client, organization_id, network_ids=None):
     if snapshot.networks is not None and network_ids:
         wanted = set(network_ids)
         snapshot.networks = [network for network in snapshot.networks if network['id'] in wanted]
+    if snapshot.networks is not None:
+        fetch_networks(client, snapshot)
     return snapshot
+
+
+def fetch_networks(client, snapshot):
+    """Appliance VLANs (or the single LAN) and SSIDs, per network, in parallel within the rate limit."""
+    appliance, wireless = client.dashboard.appliance, client.dashboard.wireless
+
+    def addressing(network_id):
+        try:
+            return 'vlans', appliance.getNetworkApplianceVlans(network_id)
+        except meraki.APIError as exc:
+            # Meraki answers 400 when the network runs a single LAN instead of VLANs.
+            if exc.status != 400 or 'not enabled' not in describe_error(exc):
+                raise FetchError(f'getNetworkApplianceVlans of {network_id} failed: {describe_error(exc)}') from None
+        return 'single_lan', call(
+            f'getNetworkApplianceSingleLan of {network_id}', appliance.getNetworkApplianceSingleLan, network_id,
+        )
+
+    def ssids(network_id):
+        return 'ssids', call(f'getNetworkWirelessSsids of {network_id}', wireless.getNetworkWirelessSsids, network_id)
+
+    tasks = []
+    for network in snapshot.networks:
+        products = network.get('productTypes') or []
+        if 'appliance' in products:
+            tasks.append(('vlans', network['id'], addressing))
+        if 'wireless' in products:
+            tasks.append(('ssids', network['id'], ssids))
+    with ThreadPoolExecutor(max_workers=NETWORK_WORKERS, thread_name_prefix='meraki-network') as pool:
+        futures = [(source, network_id, pool.submit(task, network_id)) for source, network_id, task in tasks]
+        for source, network_id, future in futures:
+            try:
+                kind, data = future.result()
+            except FetchError as exc:
+                snapshot.network_errors.setdefault(source, {})[network_id] = str(exc)
+                continue
+            expected = dict if kind == 'single_lan' else list
+            if not isinstance(data, expected):
+                snapshot.network_errors.setdefault(source, {})[network_id] = (
+                    f'{kind} of {network_id}: answered {type(data).__name__}, not a {expected.__name__}'
+                )
+                continue
+            getattr(snapshot, kind)[network_id] = data

@@ -5,8 +5,9 @@ sync owns, which of them refer to other kinds, and how an object is matched, mar
 
 from dataclasses import dataclass, field
 
-from dcim.models import Device, DeviceRole, DeviceType, Interface, Manufacturer, Site
-from ipam.models import IPAddress
+from dcim.models import Cable, Device, DeviceRole, DeviceType, Interface, Manufacturer, Site
+from ipam.models import VLAN, VRF, IPAddress, Prefix, VLANGroup
+from wireless.models import WirelessLAN, WirelessLANGroup
 
 from .mapping import Ref
 
@@ -17,12 +18,17 @@ __all__ = ('KINDS', 'KindSpec', 'from_json', 'to_json')
 class KindSpec:
     model: type
     fields: tuple
-    # field -> kind it refers to
+    # field -> kind it refers to (a foreign key, a generic foreign key or a many-to-many field)
     refs: dict = field(default_factory=dict)
+    # Generic foreign keys (`<name>_type` + `<name>_id`) and many-to-many fields among the refs.
+    generic: tuple = ()
+    many: tuple = ()
     # Field values that mark an object Meraki no longer has (delete policy "mark").
     mark: dict = field(default_factory=dict)
     # Fields set when the object is created and then left to people (a slug, a site's address).
     create_only: tuple = ()
+    # The kind whose delete policy applies, when not the kind itself.
+    policy: str = ''
 
 
 KINDS = {
@@ -31,6 +37,7 @@ KINDS = {
         DeviceType, ('manufacturer', 'model', 'slug', 'part_number', 'u_height'), refs={'manufacturer': 'manufacturer'},
     ),
     'role': KindSpec(DeviceRole, ('name', 'slug', 'color')),
+    'vrf': KindSpec(VRF, ('name', 'description'), create_only=('name',), policy='site'),
     'site': KindSpec(
         Site,
         ('name', 'slug', 'status', 'time_zone', 'physical_address', 'latitude', 'longitude', 'description'),
@@ -38,6 +45,11 @@ KINDS = {
         # Meraki has no site address: the one the devices share is a starting point, not a source of truth.
         create_only=('slug', 'physical_address', 'latitude', 'longitude'),
     ),
+    'vlangroup': KindSpec(
+        VLANGroup, ('name', 'slug', 'scope'), refs={'scope': 'site'}, generic=('scope',), create_only=('slug',),
+        policy='site',
+    ),
+    'wlangroup': KindSpec(WirelessLANGroup, ('name', 'slug'), create_only=('slug',), policy='site'),
     'device': KindSpec(
         Device,
         ('name', 'site', 'device_type', 'role', 'serial', 'status', 'latitude', 'longitude',
@@ -45,15 +57,34 @@ KINDS = {
         refs={'site': 'site', 'device_type': 'devicetype', 'role': 'role'},
         mark={'status': 'decommissioning'},
     ),
+    'vlan': KindSpec(
+        VLAN, ('group', 'vid', 'name', 'status'), refs={'group': 'vlangroup'}, mark={'status': 'deprecated'},
+    ),
+    'prefix': KindSpec(
+        Prefix, ('prefix', 'scope', 'vlan', 'vrf', 'status', 'description'),
+        refs={'scope': 'site', 'vlan': 'vlan', 'vrf': 'vrf'}, generic=('scope',), mark={'status': 'deprecated'},
+    ),
+    'wirelesslan': KindSpec(
+        WirelessLAN, ('ssid', 'group', 'status', 'auth_type', 'auth_cipher'), refs={'group': 'wlangroup'},
+        mark={'status': 'deprecated'},
+    ),
     'interface': KindSpec(
-        Interface, ('device', 'name', 'type', 'enabled'), refs={'device': 'device'}, mark={'enabled': False},
+        Interface,
+        ('device', 'name', 'type', 'enabled', 'description', 'mode', 'untagged_vlan', 'tagged_vlans', 'poe_mode',
+         'wireless_lans'),
+        refs={'device': 'device', 'untagged_vlan': 'vlan', 'tagged_vlans': 'vlan', 'wireless_lans': 'wirelesslan'},
+        many=('tagged_vlans', 'wireless_lans'),
+        mark={'enabled': False},
     ),
     'ipaddress': KindSpec(
-        IPAddress, ('address', 'status', 'assigned_object', 'description'), refs={'assigned_object': 'interface'},
+        IPAddress, ('address', 'vrf', 'status', 'assigned_object', 'description'),
+        refs={'assigned_object': 'interface', 'vrf': 'vrf'}, generic=('assigned_object',),
         mark={'status': 'deprecated'},
     ),
     # The device's primary IP is set once its addresses exist: an update of the device, never created alone.
     'primaryip': KindSpec(Device, ('primary_ip4',), refs={'primary_ip4': 'ipaddress'}),
+    # A cable's ends are its identity: a moved link is a new cable, so they are never updated.
+    'cable': KindSpec(Cable, ('a', 'b', 'status'), refs={'a': 'interface', 'b': 'interface'}, create_only=('a', 'b')),
 }
 
 
@@ -61,6 +92,8 @@ def to_json(value):
     """The stored form of a field value: what before/after hold and what the diff compares."""
     if isinstance(value, Ref):
         return {'ref': value.kind, 'id': value.meraki_id}
+    if isinstance(value, (list, tuple)):
+        return [to_json(item) for item in value]
     if value is None or isinstance(value, (bool, int, str)):
         return value
     return str(value)
@@ -69,4 +102,6 @@ def to_json(value):
 def from_json(value):
     if isinstance(value, dict) and 'ref' in value:
         return Ref(value['ref'], value['id'])
+    if isinstance(value, list):
+        return [from_json(item) for item in value]
     return value

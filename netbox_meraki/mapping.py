@@ -1,6 +1,7 @@
 """
 Map: pure functions from a Snapshot to the desired NetBox state, as Records keyed by Meraki identity.
-No database access here: everything the mapping needs comes in as arguments.
+No database access here: everything the mapping needs comes in as arguments. This module maps
+organizations' networks, devices and uplinks; mapping_network.py maps what lives inside networks.
 """
 
 import ipaddress
@@ -10,10 +11,15 @@ from decimal import Decimal
 
 from django.utils.text import slugify
 
+from .rules import apply_site_name_rules, transform_name
+
 __all__ = ('KIND_ORDER', 'MappingOptions', 'Record', 'Ref', 'map_snapshot')
 
-# Apply order: what a kind refers to comes before it. Deletions run in the reverse order.
-KIND_ORDER = ('manufacturer', 'devicetype', 'role', 'site', 'device', 'interface', 'ipaddress', 'primaryip')
+# Apply order: what a kind refers to comes before it. Removals run in the reverse order.
+KIND_ORDER = (
+    'manufacturer', 'devicetype', 'role', 'vrf', 'site', 'vlangroup', 'wlangroup', 'device', 'vlan', 'prefix',
+    'wirelesslan', 'interface', 'ipaddress', 'primaryip', 'cable',
+)
 # Kinds shared by every organization and matched by name: created when missing, never changed or deleted.
 REFERENCE_KINDS = ('manufacturer', 'devicetype', 'role')
 
@@ -49,7 +55,6 @@ class Record:
     values: dict
     network_id: str = ''
     label: str = ''
-    tags: tuple = field(default=('meraki',))
 
 
 @dataclass
@@ -57,16 +62,29 @@ class MappingOptions:
     manufacturer_name: str = 'Cisco Meraki'
     role_names: dict = field(default_factory=dict)
     status_map: dict = field(default_factory=dict)
+    site_name_rules: list = field(default_factory=list)
+    name_transforms: dict = field(default_factory=dict)
+    prefix_filters: dict = field(default_factory=dict)
+    vrf_per_network: bool = True
+    sync_disabled_ssids: bool = False
+    sync_inventory: bool = False
+    inventory_site_name: str = 'Meraki inventory'
+
+    def name(self, kind, name):
+        return transform_name(name, self.name_transforms.get(kind))
 
 
-def site_name(network):
-    return (network.get('name') or network['id']).strip()[:100]
+def site_name(network, options):
+    name = (network.get('name') or network['id']).strip()
+    return options.name('site', apply_site_name_rules(name, options.site_name_rules))[:100]
 
 
-def device_name(device):
+def device_name(device, options=None):
     """The device's name, or its serial when it has none (stable, unique and recognisable in Meraki)."""
     name = (device.get('name') or '').strip()
-    return name[:NAME_MAX] if name else device['serial']
+    if not name:
+        return device['serial']
+    return (options.name('device', name) if options else name)[:NAME_MAX]
 
 
 def coordinate(value, limit):
@@ -103,56 +121,86 @@ def primary_address_key(serial, uplinks, lan_ip):
     return first
 
 
+class Records(dict):
+    """{kind: {meraki_id: Record}} with the problems found on the way."""
+
+    def __init__(self):
+        super().__init__((kind, {}) for kind in KIND_ORDER)
+        self.problems = []
+
+    def add(self, record):
+        self[record.kind][record.meraki_id] = record
+
+
 def map_snapshot(snapshot, options):
     """
     Return (records, problems): records is {kind: {meraki_id: Record}}, only for the kinds whose source
     endpoints were read; problems lists objects that could not be mapped, with the reason.
     """
-    records = {kind: {} for kind in KIND_ORDER}
-    problems = list(snapshot.invalid)
+    from .mapping_network import map_network_contents
 
-    def add(record):
-        records[record.kind][record.meraki_id] = record
-
+    records = Records()
+    records.problems.extend(snapshot.invalid)
     networks = {network['id']: network for network in snapshot.networks or []}
     devices_by_network = {}
     for device in snapshot.devices or []:
         devices_by_network.setdefault(device.get('networkId'), []).append(device)
     for network in networks.values():
-        add(map_network(network, devices_by_network.get(network['id'], [])))
+        records.add(map_network(network, devices_by_network.get(network['id'], []), options))
 
-    if snapshot.devices is None:
-        return records, problems
+    if snapshot.devices is not None:
+        map_devices(snapshot, networks, options, records)
+        if snapshot.uplinks is not None:
+            lan_ips = {device['serial']: device.get('lanIp') for device in snapshot.devices}
+            for item in snapshot.uplinks:
+                if item['serial'] in records['device']:
+                    map_uplinks(item, records['device'][item['serial']], lan_ips.get(item['serial']), options,
+                                records)
+        map_network_contents(snapshot, networks, devices_by_network, options, records)
+    return records, records.problems
 
+
+def map_devices(snapshot, networks, options, records):
     statuses = {item['serial']: item.get('status') for item in snapshot.availabilities or []}
     manufacturer = options.manufacturer_name
-    add(Record('manufacturer', 'meraki', {'name': manufacturer, 'slug': slugify(manufacturer)}, label=manufacturer))
-    for device in snapshot.devices:
+    records.add(Record('manufacturer', 'meraki', {'name': manufacturer, 'slug': slugify(manufacturer)},
+                       label=manufacturer))
+    inventory_site = f'inventory:{snapshot.organization.get("id", "")}'
+    unassigned = [item for item in snapshot.inventory or [] if not item.get('networkId')]
+    if options.sync_inventory and unassigned:
+        name = options.inventory_site_name[:100]
+        records.add(Record('site', inventory_site, {
+            'name': name, 'slug': slugify(f'{name}-{inventory_site}')[:100], 'status': 'active',
+            'description': 'Claimed Meraki devices that are in no network',
+        }, label=name))
+
+    for device, network_id in [(d, d.get('networkId')) for d in snapshot.devices] + [
+        (d, inventory_site) for d in (unassigned if options.sync_inventory else [])
+    ]:
         serial = device['serial']
-        network_id = device.get('networkId')
         model = (device.get('model') or '').strip()
         if not model:
-            problems.append(f'device {serial}: no model')
+            records.problems.append(f'device {serial}: no model')
             continue
-        if network_id not in networks:
+        if network_id not in networks and network_id != inventory_site:
             # A device of a network outside this run's scope, or of a network that could not be read.
             continue
         product_type = device.get('productType') or 'unknown'
         if model not in records['devicetype']:
-            add(Record('devicetype', model, {
+            records.add(Record('devicetype', model, {
                 'manufacturer': Ref('manufacturer', 'meraki'),
                 'model': model,
                 'slug': slugify(f'meraki-{model}'),
                 'part_number': model,
                 'u_height': '0' if model.upper().startswith(UNRACKED_PREFIXES) else '1',
-            }, label=model, tags=()))
+            }, label=model))
         if product_type not in records['role']:
             role = options.role_names.get(product_type) or product_type
-            add(Record('role', product_type, {
+            records.add(Record('role', product_type, {
                 'name': role, 'slug': slugify(role), 'color': ROLE_COLORS.get(product_type, '9e9e9e'),
-            }, label=role, tags=()))
+            }, label=role))
         values = {
-            'name': device_name(device),
+            'name': device_name(device, options),
             'site': Ref('site', network_id),
             'device_type': Ref('devicetype', model),
             'role': Ref('role', product_type),
@@ -162,22 +210,14 @@ def map_snapshot(snapshot, options):
             'cf_meraki_firmware': (device.get('firmware') or '')[:100] or None,
             'cf_meraki_mac': (device.get('mac') or '').lower() or None,
         }
-        if snapshot.availabilities is not None and statuses.get(serial) in options.status_map:
+        if network_id == inventory_site:
+            values['status'] = 'inventory'
+        elif snapshot.availabilities is not None and statuses.get(serial) in options.status_map:
             values['status'] = options.status_map[statuses[serial]]
-        add(Record('device', serial, values, network_id=network_id, label=values['name']))
-
-    if snapshot.uplinks is not None:
-        devices = records['device']
-        lan_ips = {device['serial']: device.get('lanIp') for device in snapshot.devices}
-        for item in snapshot.uplinks:
-            serial = item['serial']
-            if serial not in devices:
-                continue
-            map_uplinks(item, devices[serial], lan_ips.get(serial), add, problems)
-    return records, problems
+        records.add(Record('device', serial, values, network_id=network_id, label=values['name']))
 
 
-def map_network(network, devices):
+def map_network(network, devices, options):
     """A network becomes a site; `devices` are the network's own devices."""
     # Meraki keeps addresses on devices: a site takes the address most of its devices share.
     addresses = {}
@@ -186,7 +226,7 @@ def map_network(network, devices):
             key = (device['address'].strip(), device.get('lat'), device.get('lng'))
             addresses[key] = addresses.get(key, 0) + 1
     address, lat, lng = max(sorted(addresses, key=str), key=addresses.get) if addresses else ('', None, None)
-    name = site_name(network)
+    name = site_name(network, options)
     return Record('site', network['id'], {
         'name': name,
         'slug': slugify(f"{name}-{network['id']}")[:100] or network['id'].lower(),
@@ -199,15 +239,27 @@ def map_network(network, devices):
     }, network_id=network['id'], label=name)
 
 
-def map_uplinks(item, device, lan_ip, add, problems):
+def network_vrf(network_id, options, records):
+    """The network's VRF (created on first use), or None when addresses live in the global table."""
+    site = records['site'].get(network_id)
+    if not options.vrf_per_network or site is None:
+        return None
+    if network_id not in records['vrf']:
+        records.add(Record('vrf', network_id, {
+            'name': site.values['name'], 'description': f'Meraki network {network_id}',
+        }, network_id=network_id, label=site.values['name']))
+    return Ref('vrf', network_id)
+
+
+def map_uplinks(item, device, lan_ip, options, records):
     serial = item['serial']
     for uplink in item.get('uplinks') or []:
         interface = (uplink.get('interface') or '').strip()
         if not interface:
-            problems.append(f'device {serial}: uplink without an interface name')
+            records.problems.append(f'device {serial}: uplink without an interface name')
             continue
         interface_id = f'{serial}:{interface}'
-        add(Record('interface', interface_id, {
+        records.add(Record('interface', interface_id, {
             'device': Ref('device', serial),
             'name': interface,
             'type': UPLINK_TYPES.get(interface, '1000base-t'),
@@ -217,16 +269,19 @@ def map_uplinks(item, device, lan_ip, add, problems):
             protocol = address.get('protocol') or 'ipv4'
             host = host_address(address.get('address'), protocol)
             if host is None:
-                problems.append(f'device {serial} {interface}: invalid address {address.get("address")!r}')
+                records.problems.append(f'device {serial} {interface}: invalid address {address.get("address")!r}')
                 continue
             public = (address.get('public') or {}).get('address')
-            add(Record('ipaddress', f'{interface_id}:{protocol}', {
+            # Private addresses repeat from network to network: they live in the network's VRF.
+            private = ipaddress.ip_interface(host).ip.is_private
+            records.add(Record('ipaddress', f'{interface_id}:{protocol}', {
                 'address': host,
+                'vrf': network_vrf(device.network_id, options, records) if private else None,
                 'status': 'active',
                 'assigned_object': Ref('interface', interface_id),
                 'description': f'public {public}' if public else '',
             }, network_id=device.network_id, label=host))
     primary = primary_address_key(serial, item.get('uplinks') or [], lan_ip)
     if primary:
-        add(Record('primaryip', serial, {'primary_ip4': Ref('ipaddress', primary)},
-                   network_id=device.network_id, label=device.values['name'], tags=()))
+        records.add(Record('primaryip', serial, {'primary_ip4': Ref('ipaddress', primary)},
+                           network_id=device.network_id, label=device.values['name']))

@@ -16,14 +16,27 @@ from .models import Change, SyncedObject
 
 __all__ = ('NetBoxState', 'build_plan')
 
-# The Meraki endpoints whose data decides whether an object of a kind still exists. A kind's removals are
-# planned only when every one of them was read in full.
+OWNED_KINDS = tuple(kind for kind in KIND_ORDER if kind not in REFERENCE_KINDS and kind != 'primaryip')
+# The org-wide Meraki endpoints whose data decides whether an object of a kind still exists. A kind's
+# removals are planned only when every one of them was read in full (and, per network, only when that
+# network's own calls succeeded).
 REMOVAL_SOURCES = {
-    'site': ('networks',),
-    'device': ('networks', 'devices'),
-    'interface': ('networks', 'devices', 'uplinks'),
+    'site': ('networks', 'inventory'),
+    'vrf': ('networks', 'devices'),
+    'vlangroup': ('networks', 'devices', 'switch_ports'),
+    'wlangroup': ('networks', 'devices'),
+    'device': ('networks', 'devices', 'inventory'),
+    'vlan': ('networks', 'devices', 'switch_ports'),
+    'prefix': ('networks', 'devices'),
+    'wirelesslan': ('networks', 'devices'),
+    'interface': ('networks', 'devices', 'uplinks', 'switch_ports', 'topology'),
     'ipaddress': ('networks', 'devices', 'uplinks'),
+    'cable': ('networks', 'devices', 'switch_ports', 'topology'),
 }
+PREFETCH = {'interface': ('tagged_vlans', 'wireless_lans')}
+# Kinds whose removals go just before their creations, not at the end: a new address may take a removed
+# device's IP, and a re-cabled port must lose its old cable before it can take the new one.
+EARLY_REMOVALS = ('ipaddress', 'cable')
 
 
 class NetBoxState:
@@ -36,9 +49,31 @@ class NetBoxState:
         self.reverse = defaultdict(dict)  # kind -> pk -> meraki_id
         self.objects = defaultdict(dict)  # kind -> pk -> object
         self.owned = defaultdict(dict)  # kind -> meraki_id -> SyncedObject
-        self.interface_type_id = ContentType.objects.get_for_model(Interface).pk
-        for kind in ('site', 'device', 'interface', 'ipaddress'):
+        self.type_ids = {}
+        for kind in OWNED_KINDS:
             self._load_owned(kind, with_objects)
+
+    def _load_owned(self, kind, with_objects):
+        model = KINDS[kind].model
+        rows = {row.object_id: row for row in SyncedObject.objects.filter(
+            kind=kind, organization_id=self.organization_id
+        )}
+        if with_objects:
+            existing = model.objects.prefetch_related(*PREFETCH.get(kind, ())).in_bulk(list(rows))
+        else:
+            existing = dict.fromkeys(model.objects.filter(pk__in=list(rows)).values_list('pk', flat=True))
+        for pk, row in rows.items():
+            self.owned[kind][row.meraki_id] = row
+            if pk in existing:
+                self.ids[kind][row.meraki_id] = pk
+                self.reverse[kind][pk] = row.meraki_id
+                if with_objects:
+                    self.objects[kind][pk] = existing[pk]
+
+    def type_id(self, kind):
+        if kind not in self.type_ids:
+            self.type_ids[kind] = ContentType.objects.get_for_model(KINDS[kind].model).pk
+        return self.type_ids[kind]
 
     def preload_references(self, records):
         """Look up the shared objects a plan refers to in one query per kind."""
@@ -63,27 +98,14 @@ class NetBoxState:
             obj = DeviceType.objects.filter(manufacturer_id=manufacturer_pk, model=meraki_id).first()
         elif kind == 'role':
             obj = DeviceRole.objects.filter(name=self.settings.role_name(meraki_id)).first()
+        elif kind == 'netboxinterface':
+            # A neighbour Meraki does not manage: an interface of a NetBox device, both by name.
+            device_name, _, interface_name = meraki_id.partition('|')
+            obj = Interface.objects.filter(device__name=device_name, name=interface_name).first()
         if obj is None:
             return None
         self.remember(kind, meraki_id, obj)
         return obj.pk
-
-    def _load_owned(self, kind, with_objects):
-        spec = KINDS[kind]
-        rows = {row.object_id: row for row in SyncedObject.objects.filter(
-            kind=kind, organization_id=self.organization_id
-        )}
-        if with_objects:
-            existing = spec.model.objects.in_bulk(list(rows))
-        else:
-            existing = dict.fromkeys(spec.model.objects.filter(pk__in=list(rows)).values_list('pk', flat=True))
-        for pk, row in rows.items():
-            self.owned[kind][row.meraki_id] = row
-            if pk in existing:
-                self.ids[kind][row.meraki_id] = pk
-                self.reverse[kind][pk] = row.meraki_id
-                if with_objects:
-                    self.objects[kind][pk] = existing[pk]
 
     def remember(self, kind, meraki_id, obj):
         self.ids[kind][meraki_id] = obj.pk
@@ -107,14 +129,21 @@ class NetBoxState:
         for name in fields or spec.fields:
             if name.startswith('cf_'):
                 value = obj.custom_field_data.get(name[3:])
-            elif name == 'assigned_object':
-                is_interface = obj.assigned_object_type_id == self.interface_type_id
-                value = self.ref('interface', obj.assigned_object_id if is_interface else None)
+            elif name in spec.generic:
+                target = spec.refs[name]
+                same_type = getattr(obj, f'{name}_type_id') == self.type_id(target)
+                value = self.ref(target, getattr(obj, f'{name}_id') if same_type else None)
+            elif name in spec.many:
+                value = sorted((self.ref(spec.refs[name], item.pk) for item in getattr(obj, name).all()),
+                               key=lambda ref: (str(ref['id']), ref.get('pk', 0)))
+            elif kind == 'cable' and name in ('a', 'b'):
+                ends = getattr(obj, f'{name}_terminations')
+                value = self.ref('interface', ends[0].pk) if len(ends) == 1 else None
             elif name in spec.refs:
                 value = self.ref(spec.refs[name], getattr(obj, f'{name}_id'))
             else:
                 value = getattr(obj, name)
-            values[name] = value if isinstance(value, dict) else to_json(value)
+            values[name] = value if isinstance(value, (dict, list)) else to_json(value)
         return values
 
 
@@ -132,84 +161,131 @@ def adoption_candidates(kind, records, state):
     return {}
 
 
-def build_plan(run, records, snapshot, settings, state):
-    """Return the run's Changes, unsaved, in apply order."""
-    changes = []
-    network_scope = set(run.network_ids)
+class Planner:
+    def __init__(self, run, records, snapshot, settings, state):
+        self.run = run
+        self.records = records
+        self.snapshot = snapshot
+        self.settings = settings
+        self.state = state
+        self.network_scope = set(run.network_ids)
+        self.changes = []
 
-    def add(action, kind, meraki_id, label, network_id='', obj=None, before=None, after=None):
-        changes.append(Change(
-            run=run, sequence=len(changes), action=action, kind=kind, meraki_id=meraki_id,
+    def add(self, action, kind, meraki_id, label, network_id='', obj=None, before=None, after=None):
+        change = Change(
+            run=self.run, sequence=len(self.changes), action=action, kind=kind, meraki_id=meraki_id,
             object_id=obj.pk if obj else None, object_repr=str(label or obj or meraki_id)[:200],
             scope=network_id or '', before=before or {}, after=after or {},
-        ))
+        )
+        self.changes.append(change)
+        return change
 
-    for kind in KIND_ORDER:
-        desired = records[kind]
+    def build(self):
+        removable = [kind for kind in reversed(KIND_ORDER) if kind in REMOVAL_SOURCES and self.removals_allowed(kind)]
+        for kind in KIND_ORDER:
+            if kind in EARLY_REMOVALS and kind in removable:
+                self.plan_removals(kind)
+            self.plan_upserts(kind)
+        for kind in removable:
+            if kind not in EARLY_REMOVALS:
+                self.plan_removals(kind)
+        hold_mass_removals(self.changes, self.state, self.settings.deletion_threshold, self.network_scope)
+        return self.changes
+
+    def removals_allowed(self, kind):
+        if failed := [source for source in REMOVAL_SOURCES[kind] if source in self.snapshot.errors]:
+            self.run.log_line('warning', f'No {kind} removals planned: {", ".join(failed)} could not be read.')
+            return False
+        return True
+
+    def plan_upserts(self, kind):
+        desired, state = self.records[kind], self.state
         if kind in REFERENCE_KINDS:
             for meraki_id, record in desired.items():
-                if meraki_id not in state.ids[kind]:
+                if state.pk(kind, meraki_id) is None:
                     after = {name: to_json(value) for name, value in record.values.items()}
-                    add(ChangeActionChoices.CREATE, kind, meraki_id, record.label, after=after)
-            continue
-
+                    self.add(ChangeActionChoices.CREATE, kind, meraki_id, record.label, after=after)
+            return
         candidates = adoption_candidates(kind, desired, state)
+        create_only = KINDS[kind].create_only
         for meraki_id, record in desired.items():
             want = {name: to_json(value) for name, value in record.values.items()}
             obj = state.object('device' if kind == 'primaryip' else kind, meraki_id)
             if obj is not None:
                 have = state.current_values(kind, obj, want)
-                differ = [name for name in want if want[name] != have[name] and name not in KINDS[kind].create_only]
+                differ = [name for name in want if want[name] != have[name] and name not in create_only]
                 if differ:
-                    add(ChangeActionChoices.UPDATE, kind, meraki_id, record.label, record.network_id, obj,
-                        before={name: have[name] for name in differ}, after={name: want[name] for name in differ})
+                    self.add(ChangeActionChoices.UPDATE, kind, meraki_id, record.label, record.network_id, obj,
+                             before={name: have[name] for name in differ}, after={name: want[name] for name in differ})
             elif kind == 'primaryip':
                 # The device is created by this plan: the update finds it by identity when applied.
-                add(ChangeActionChoices.UPDATE, kind, meraki_id, record.label, record.network_id, after=want)
-            elif meraki_id in candidates and settings.adopt_existing:
+                self.add(ChangeActionChoices.UPDATE, kind, meraki_id, record.label, record.network_id, after=want)
+            elif meraki_id in candidates and self.settings.adopt_existing:
                 match = candidates[meraki_id]
-                add(ChangeActionChoices.ADOPT, kind, meraki_id, record.label, record.network_id, match,
-                    before=state.current_values(kind, match, want), after=want)
+                self.add(ChangeActionChoices.ADOPT, kind, meraki_id, record.label, record.network_id, match,
+                         before=state.current_values(kind, match, want), after=want)
             elif meraki_id in candidates:
-                add(ChangeActionChoices.CREATE, kind, meraki_id, record.label, record.network_id, after=want)
-                changes[-1].state = ChangeStateChoices.SKIPPED
-                changes[-1].reason = (
-                    f'{kind} {candidates[meraki_id]} (#{candidates[meraki_id].pk}) already exists in NetBox and is not '
-                    f'owned by the plugin; it is left alone. Enable "adopt existing objects" to take it over.'
+                change = self.add(ChangeActionChoices.CREATE, kind, meraki_id, record.label, record.network_id,
+                                  after=want)
+                change.state = ChangeStateChoices.SKIPPED
+                change.reason = (
+                    f'{kind} {candidates[meraki_id]} (#{candidates[meraki_id].pk}) already exists in NetBox and is '
+                    f'not owned by the plugin; it is left alone. Enable "adopt existing objects" to take it over.'
                 )
+            elif kind == 'cable':
+                self.plan_cable(record, want)
             else:
-                add(ChangeActionChoices.CREATE, kind, meraki_id, record.label, record.network_id, after=want)
+                self.add(ChangeActionChoices.CREATE, kind, meraki_id, record.label, record.network_id, after=want)
 
-    for kind in reversed(KIND_ORDER):
-        if kind not in REMOVAL_SOURCES:
-            continue
-        if failed := [source for source in REMOVAL_SOURCES[kind] if source in snapshot.errors]:
-            run.log_line('warning', f'No {kind} removals planned: {", ".join(failed)} could not be read.')
-            continue
-        plan_removals(kind, records[kind], settings.policy_for(kind), network_scope, state, add)
+    def plan_cable(self, record, want):
+        """A new cable, unless one of its ends is already cabled in NetBox: never a second cable on a port."""
+        for end in (record.values['a'], record.values['b']):
+            interface = self.state.object(end.kind, end.meraki_id) if end.kind == 'interface' else None
+            if interface is None and end.kind == 'netboxinterface' and self.state.pk(end.kind, end.meraki_id):
+                interface = self.state.object(end.kind, end.meraki_id)
+            if end.kind == 'netboxinterface' and interface is None:
+                return  # the neighbour is not in NetBox: nothing to connect to
+            if interface is not None and interface.cable_id:
+                if not self.cable_removed(interface.cable_id):
+                    change = self.add(ChangeActionChoices.CREATE, 'cable', record.meraki_id, record.label,
+                                      record.network_id, after=want)
+                    change.state = ChangeStateChoices.SKIPPED
+                    change.reason = f'{interface.device} {interface} already has cable #{interface.cable_id}.'
+                    return
+        self.add(ChangeActionChoices.CREATE, 'cable', record.meraki_id, record.label, record.network_id, after=want)
 
-    hold_mass_removals(changes, state, settings.deletion_threshold, network_scope)
-    return changes
+    def cable_removed(self, cable_id):
+        return any(change.kind == 'cable' and change.object_id == cable_id and change.action == 'delete'
+                   for change in self.changes)
+
+    def plan_removals(self, kind):
+        spec, state = KINDS[kind], self.state
+        policy = self.settings.policy_for(spec.policy or kind)
+        desired = self.records[kind]
+        for meraki_id, row in state.owned[kind].items():
+            if meraki_id in desired or policy == DeletePolicyChoices.KEEP:
+                continue
+            if self.network_scope and row.network_id not in self.network_scope:
+                continue
+            if any(self.snapshot.network_failed(source, row.network_id) for source in self.snapshot.network_errors):
+                continue  # that network's own calls failed: what it holds is unknown, not gone
+            obj = state.object(kind, meraki_id)
+            if obj is None:
+                continue
+            if policy == DeletePolicyChoices.DELETE:
+                self.add(ChangeActionChoices.DELETE, kind, meraki_id, str(obj), row.network_id, obj,
+                         before=state.current_values(kind, obj))
+            elif spec.mark:
+                mark = {name: to_json(value) for name, value in spec.mark.items()}
+                have = state.current_values(kind, obj, spec.mark)
+                if have != mark:
+                    self.add(ChangeActionChoices.MARK, kind, meraki_id, str(obj), row.network_id, obj,
+                             before=have, after=mark)
 
 
-def plan_removals(kind, desired, policy, network_scope, state, add):
-    spec = KINDS[kind]
-    for meraki_id, row in state.owned[kind].items():
-        if meraki_id in desired or policy == DeletePolicyChoices.KEEP:
-            continue
-        if network_scope and row.network_id not in network_scope:
-            continue
-        obj = state.object(kind, meraki_id)
-        if obj is None:
-            continue
-        if policy == DeletePolicyChoices.DELETE:
-            add(ChangeActionChoices.DELETE, kind, meraki_id, str(obj), row.network_id, obj,
-                before=state.current_values(kind, obj))
-        else:
-            have = state.current_values(kind, obj, spec.mark)
-            if have != {name: to_json(value) for name, value in spec.mark.items()}:
-                add(ChangeActionChoices.MARK, kind, meraki_id, str(obj), row.network_id, obj,
-                    before=have, after={name: to_json(value) for name, value in spec.mark.items()})
+def build_plan(run, records, snapshot, settings, state):
+    """Return the run's Changes, unsaved, in apply order."""
+    return Planner(run, records, snapshot, settings, state).build()
 
 
 def hold_mass_removals(changes, state, threshold, network_scope):

@@ -3,14 +3,21 @@
 import meraki
 import pytest
 
-from meraki_sim import Simulator
+from meraki_sim import Scale, Simulator
 
 API_KEY = 'sim-key-0123456789abcdef0123456789abcdef'
 
 
+# Big enough for every product mix, small enough that a first sync takes seconds. A test that needs the
+# generator's full 'small' organization (45 devices, six networks) says so with @pytest.mark.scale('small').
+DEFAULT_SCALE = Scale(organizations=1, networks=4, devices=16)
+
+
 @pytest.fixture
-def simulator():
-    with Simulator(seed=7, scale='small', rate_limit=10, api_key=API_KEY) as sim:
+def simulator(request):
+    marker = request.node.get_closest_marker('scale')
+    scale = marker.args[0] if marker else DEFAULT_SCALE
+    with Simulator(seed=7, scale=scale, rate_limit=10, api_key=API_KEY) as sim:
         yield sim
 
 

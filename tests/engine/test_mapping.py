@@ -57,7 +57,7 @@ def test_device_maps_to_identity_type_role_and_status():
 def test_unnamed_device_falls_back_to_its_serial():
     assert device_name({'serial': 'Q2AA-AAAA-AAAA', 'name': None}) == 'Q2AA-AAAA-AAAA'
     assert device_name({'serial': 'Q2AA-AAAA-AAAA', 'name': '   '}) == 'Q2AA-AAAA-AAAA'
-    assert device_name({'serial': 'Q2AA-AAAA-AAAA', 'name': 'x' * 300}) == 'x' * 64
+    assert device_name({"serial": "Q2AA-AAAA-AAAA", "name": "x" * 300}) == 'x' * 64
 
 
 def test_access_points_take_no_rack_units():

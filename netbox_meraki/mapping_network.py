@@ -1,0 +1,280 @@
+"""
+Map what lives inside networks: appliance VLANs and subnets (VLAN groups, VLANs, prefixes, VRFs, the
+appliance's SVIs and addresses), switch ports, SSIDs and AP radios, and LLDP/CDP links as cables.
+Pure functions, like mapping.py.
+"""
+
+import ipaddress
+import re
+
+from django.utils.text import slugify
+
+from .mapping import Record, Ref, network_vrf
+from .rules import prefix_allowed
+
+__all__ = ('map_network_contents', 'parse_vlan_list')
+
+VID_RANGE = range(1, 4095)
+SSID_AUTH = {
+    'open': 'open', 'open-enhanced': 'open', 'open-with-radius': 'open', 'open-with-nac': 'open',
+    'psk': 'wpa-personal', 'ipsk-with-radius': 'wpa-personal', 'ipsk-without-radius': 'wpa-personal',
+    'ipsk-with-nac': 'wpa-personal', '8021x-meraki': 'wpa-enterprise', '8021x-radius': 'wpa-enterprise',
+    '8021x-google': 'wpa-enterprise', '8021x-localradius': 'wpa-enterprise', '8021x-entra': 'wpa-enterprise',
+}
+SSID_CIPHER = {'wep': 'auto', 'wpa': 'auto', 'wpa-eap': 'auto'}
+RADIO_TYPE = 'ieee802.11ax'
+SWITCH_PORT_TYPE = '1000base-t'
+
+
+def parse_vlan_list(text):
+    """
+    Meraki's allowedVlans ('1,3,5-10', 'all', '') as a sorted list of VLAN ids, or 'all'. Ids outside 1-4094
+    and malformed parts raise ValueError.
+    """
+    text = (text or '').replace(' ', '')
+    if text.lower() == 'all':
+        return 'all'
+    vids = set()
+    for part in filter(None, text.split(',')):
+        match = re.fullmatch(r'(\d+)(?:-(\d+))?', part)
+        if not match:
+            raise ValueError(f'{part!r} is not a VLAN id or range')
+        first, last = int(match[1]), int(match[2] or match[1])
+        if first > last or first not in VID_RANGE or last not in VID_RANGE:
+            raise ValueError(f'{part!r} is outside 1-4094')
+        vids.update(range(first, last + 1))
+    return sorted(vids)
+
+
+def vlan_id(value):
+    """Meraki documents VLAN ids as strings and often sends integers: accept both, refuse the rest."""
+    try:
+        vid = int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return vid if vid in VID_RANGE else None
+
+
+def map_network_contents(snapshot, networks, devices_by_network, options, records):
+    ports_by_network = {}
+    for switch in snapshot.switch_ports or []:
+        network_id = (switch.get('network') or {}).get('id')
+        if switch['serial'] in records['device'] and network_id in networks:
+            ports_by_network.setdefault(network_id, []).append(switch)
+    for network_id, network in networks.items():
+        site = records['site'][network_id]
+        appliance = next((d['serial'] for d in sorted(devices_by_network.get(network_id, []), key=lambda d: d['serial'])
+                          if d.get('productType') == 'appliance' and d['serial'] in records['device']), None)
+        vlans = map_addressing(snapshot, network_id, site, appliance, options, records)
+        map_switch_ports(ports_by_network.get(network_id, []), network_id, site, vlans, options, records)
+        map_wireless(snapshot, network_id, site, devices_by_network.get(network_id, []), options, records)
+    if snapshot.topology is not None:
+        map_topology(snapshot, records)
+
+
+def vlan_group(network_id, site, records):
+    if network_id not in records['vlangroup']:
+        name = site.values['name']
+        records.add(Record('vlangroup', network_id, {
+            'name': name, 'slug': slugify(f'{name}-{network_id}')[:100], 'scope': Ref('site', network_id),
+        }, network_id=network_id, label=name))
+    return Ref('vlangroup', network_id)
+
+
+def add_vlan(network_id, site, vid, name, options, records):
+    records.add(Record('vlan', f'{network_id}:{vid}', {
+        'group': vlan_group(network_id, site, records), 'vid': vid, 'name': options.name('vlan', name)[:64],
+        'status': 'active',
+    }, network_id=network_id, label=f'{vid} {name}'))
+
+
+def map_addressing(snapshot, network_id, site, appliance, options, records):
+    """Appliance VLANs (or the single LAN): VLANs, prefixes, the appliance's SVIs and addresses."""
+    lans = []
+    for vlan in snapshot.vlans.get(network_id, []):
+        vid = vlan_id(vlan.get('id'))
+        if vid is None:
+            records.problems.append(f'network {network_id}: VLAN id {vlan.get("id")!r} is not 1-4094')
+            continue
+        lans.append((str(vid), vid, vlan.get('name') or f'VLAN {vid}', vlan.get('subnet'), vlan.get('applianceIp')))
+    if network_id in snapshot.single_lan:
+        lan = snapshot.single_lan[network_id]
+        lans.append(('lan', None, 'LAN', lan.get('subnet'), lan.get('applianceIp')))
+
+    vrf = network_vrf(network_id, options, records) if lans else None
+    vlans = set()
+    for key, vid, name, subnet, appliance_ip in lans:
+        if vid is not None:
+            add_vlan(network_id, site, vid, name, options, records)
+            vlans.add(vid)
+        try:
+            prefix = ipaddress.ip_network(subnet, strict=False)
+        except (TypeError, ValueError):
+            records.problems.append(f'network {network_id} {name}: invalid subnet {subnet!r}')
+            continue
+        if not prefix_allowed(str(prefix), options.prefix_filters):
+            continue
+        identity = f'{network_id}:{key}'
+        records.add(Record('prefix', identity, {
+            'prefix': str(prefix), 'scope': Ref('site', network_id), 'vlan': Ref('vlan', f'{network_id}:{vid}')
+            if vid is not None else None, 'vrf': vrf, 'status': 'active', 'description': name[:200],
+        }, network_id=network_id, label=str(prefix)))
+        if not appliance or not appliance_ip:
+            continue
+        try:
+            address = ipaddress.ip_interface(f'{appliance_ip}/{prefix.prefixlen}')
+        except ValueError:
+            records.problems.append(f'network {network_id} {name}: invalid appliance IP {appliance_ip!r}')
+            continue
+        if address.ip not in prefix:
+            records.problems.append(f'network {network_id} {name}: appliance IP {appliance_ip} is outside {prefix}')
+            continue
+        interface_name = f'Vlan{vid}' if vid is not None else 'LAN'
+        interface_id = f'{appliance}:{interface_name.lower()}'
+        records.add(Record('interface', interface_id, {
+            'device': Ref('device', appliance), 'name': interface_name, 'type': 'virtual', 'enabled': True,
+            'description': name[:200],
+        }, network_id=network_id, label=f'{records["device"][appliance].values["name"]} {interface_name}'))
+        records.add(Record('ipaddress', f'{identity}:appliance', {
+            'address': str(address), 'vrf': vrf, 'status': 'active',
+            'assigned_object': Ref('interface', interface_id), 'description': f'{name} gateway'[:200],
+        }, network_id=network_id, label=str(address)))
+    return vlans
+
+
+def map_switch_ports(switches, network_id, site, vlans, options, records):
+    """Switch ports become interfaces; VLANs the ports use that no appliance defines join the site's group."""
+    for switch in switches:
+        serial = switch['serial']
+        for port in switch.get('ports') or []:
+            port_id = str(port.get('portId') or '').strip()
+            if not port_id:
+                records.problems.append(f'switch {serial}: port without an id')
+                continue
+            values = {
+                'device': Ref('device', serial), 'name': port_id[:64], 'type': SWITCH_PORT_TYPE,
+                'enabled': bool(port.get('enabled', True)), 'description': (port.get('name') or '')[:200],
+                'poe_mode': 'pse' if port.get('poeEnabled') else None,
+            }
+            try:
+                values.update(port_vlans(port, network_id, site, vlans, options, records))
+            except ValueError as exc:
+                records.problems.append(f'switch {serial} port {port_id}: {exc}')
+            records.add(Record('interface', f'{serial}:port/{port_id}', values, network_id=network_id,
+                               label=f'{records["device"][serial].values["name"]} {port_id}'))
+
+
+def port_vlans(port, network_id, site, vlans, options, records):
+    """Mode, untagged and tagged VLANs of a port. A voice VLAN is tagged on an access port."""
+    def use(vid):
+        if vid not in vlans:
+            add_vlan(network_id, site, vid, f'VLAN {vid}', options, records)
+            vlans.add(vid)
+        return Ref('vlan', f'{network_id}:{vid}')
+
+    native, voice = vlan_id(port.get('vlan')), vlan_id(port.get('voiceVlan'))
+    if port.get('type') == 'trunk':
+        allowed = parse_vlan_list(port.get('allowedVlans') or 'all')
+        untagged = use(native) if native else None
+        if allowed == 'all':
+            return {'mode': 'tagged-all', 'untagged_vlan': untagged, 'tagged_vlans': []}
+        # Only VLANs the network knows: an allowed range like 1-4094 does not create 4,094 VLANs.
+        tagged = [Ref('vlan', f'{network_id}:{vid}') for vid in allowed if vid in vlans and vid != native]
+        return {'mode': 'tagged', 'untagged_vlan': untagged, 'tagged_vlans': sorted(tagged, key=ref_key)}
+    untagged = use(native) if native else None
+    if voice:
+        return {'mode': 'tagged', 'untagged_vlan': untagged, 'tagged_vlans': [use(voice)]}
+    return {'mode': 'access' if untagged else None, 'untagged_vlan': untagged, 'tagged_vlans': []}
+
+
+def ref_key(ref):
+    return str(ref.meraki_id)
+
+
+def map_wireless(snapshot, network_id, site, devices, options, records):
+    """Enabled SSIDs (all, by setting) become wireless LANs in a per-network group; APs get a radio."""
+    lans = []
+    for ssid in snapshot.ssids.get(network_id, []):
+        number, name = ssid.get('number'), (ssid.get('name') or '').strip()
+        if number is None or not name or not (ssid.get('enabled') or options.sync_disabled_ssids):
+            continue
+        if network_id not in records['wlangroup']:
+            group = site.values['name']
+            records.add(Record('wlangroup', network_id, {
+                'name': group, 'slug': slugify(f'{group}-{network_id}')[:100],
+            }, network_id=network_id, label=group))
+        identity = f'{network_id}:{number}'
+        auth = SSID_AUTH.get(ssid.get('authMode'), 'open')
+        records.add(Record('wirelesslan', identity, {
+            'ssid': options.name('ssid', name)[:32], 'group': Ref('wlangroup', network_id),
+            'status': 'active' if ssid.get('enabled') else 'disabled', 'auth_type': auth,
+            'auth_cipher': 'aes' if auth != 'open' and ssid.get('encryptionMode') != 'wep' else None,
+        }, network_id=network_id, label=name))
+        lans.append(Ref('wirelesslan', identity))
+    if network_id not in snapshot.ssids:
+        return  # SSIDs not read: leave the radios alone
+    for device in devices:
+        if device.get('productType') == 'wireless' and device['serial'] in records['device']:
+            serial = device['serial']
+            records.add(Record('interface', f'{serial}:radio0', {
+                'device': Ref('device', serial), 'name': 'radio0', 'type': RADIO_TYPE, 'enabled': True,
+                'wireless_lans': sorted(lans, key=ref_key),
+            }, network_id=network_id, label=f'{records["device"][serial].values["name"]} radio0'))
+
+
+def lldp_value(entries, name):
+    for entry in entries or []:
+        if entry.get('name') == name:
+            return str(entry.get('value') or '').strip()
+    return ''
+
+
+def map_topology(snapshot, records):
+    """
+    LLDP/CDP neighbours seen on switch ports become cables when both ends are known: a Meraki device of this
+    sync (matched by MAC), or a device already in NetBox with that name (its interface by name).
+    """
+    by_mac = {}
+    for device in snapshot.devices or []:
+        if device['serial'] in records['device'] and device.get('mac'):
+            by_mac[re.sub(r'[^0-9a-f]', '', device['mac'].lower())] = device['serial']
+    for switch in snapshot.topology:
+        serial = switch['serial']
+        if serial not in records['device']:
+            continue
+        for port in switch.get('ports') or []:
+            local = f'{serial}:port/{port.get("portId")}'
+            if local not in records['interface']:
+                continue
+            remote = neighbour_end(port, by_mac, records)
+            if remote is None:
+                continue
+            a, b = sorted([Ref('interface', local), remote], key=lambda ref: (ref.kind, ref.meraki_id))
+            identity = f'{a.meraki_id}|{b.meraki_id}'
+            records.add(Record('cable', identity, {'a': a, 'b': b, 'status': 'connected'},
+                               network_id=records['interface'][local].network_id, label=identity))
+
+
+def neighbour_end(port, by_mac, records):
+    """The far end of a port's LLDP (else CDP) neighbour as a reference, or None when it is unknown."""
+    lldp, cdp = port.get('lldp'), port.get('cdp')
+    chassis = lldp_value(lldp, 'Chassis ID') or lldp_value(cdp, 'Device ID')
+    remote_port = lldp_value(lldp, 'Port ID') or re.sub(r'^Port ', '', lldp_value(cdp, 'Port ID'))
+    if not remote_port:
+        return None
+    serial = by_mac.get(re.sub(r'[^0-9a-f]', '', chassis.lower()))
+    if serial:
+        for candidate in (f'{serial}:port/{remote_port}', f'{serial}:{remote_port}'):
+            if candidate in records['interface']:
+                return Ref('interface', candidate)
+        device = records['device'][serial]
+        # A port of a Meraki device that is not a switch (an AP's wired0, an appliance's LAN port).
+        interface_id = f'{serial}:port/{remote_port}'
+        records.add(Record('interface', interface_id, {
+            'device': Ref('device', serial), 'name': remote_port[:64], 'type': SWITCH_PORT_TYPE, 'enabled': True,
+        }, network_id=device.network_id, label=f'{device.values["name"]} {remote_port}'))
+        return Ref('interface', interface_id)
+    system_name = lldp_value(lldp, 'System name') or lldp_value(cdp, 'Device ID')
+    if not system_name or system_name.startswith('Meraki '):
+        return None
+    return Ref('netboxinterface', f'{system_name}|{remote_port}')
