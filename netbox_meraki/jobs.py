@@ -1,12 +1,14 @@
 import logging
 
+from django.utils import timezone
+
 from core.exceptions import JobFailed
 from netbox.jobs import JobRunner
 
 from .choices import RunStatusChoices
 from .models import SyncRun
 
-__all__ = ('SyncJob',)
+__all__ = ('ScheduledSyncJob', 'SyncJob')
 
 
 class SyncJob(JobRunner):
@@ -27,3 +29,41 @@ class SyncJob(JobRunner):
             self.logger.log(logging.getLevelName(line['level'].upper()), line['message'])
         if run.status in (RunStatusChoices.FAILED, RunStatusChoices.INTERRUPTED):
             raise JobFailed(run.error)
+
+
+class ScheduledSyncJob(JobRunner):
+    """
+    The recurring job of NetBox-native scheduling: when a scheduled sync is due, starts one SyncJob per organization
+    in the scheduled mode. Saving the settings creates, moves or removes it (netbox_meraki.scheduling.sync_schedule).
+    """
+
+    class Meta:
+        name = 'Meraki scheduled sync'
+
+    def run(self, *args, **kwargs):
+        from .scheduling import FAILED, run_scheduled_sync
+
+        # This occurrence stands for its scheduled time, even when the worker picks it up a moment early.
+        now = timezone.now()
+        if self.job.scheduled and self.job.scheduled > now:
+            now = self.job.scheduled
+        outcome = run_scheduled_sync(now=now, background=True, realign=False)
+        self.job.data = outcome.as_dict()
+        level = logging.ERROR if outcome.status == FAILED else logging.INFO
+        self.logger.log(level, outcome.message)
+        for line in outcome.details:
+            self.logger.info(line)
+        if outcome.status == FAILED:
+            raise JobFailed(outcome.message)
+
+    @classmethod
+    def handle(cls, job, *args, **kwargs):
+        # JobRunner.handle runs the job and enqueues the next occurrence one interval on; then the settings and
+        # that occurrence are brought into agreement.
+        super().handle(job, *args, **kwargs)
+        from .scheduling import reconcile_after_job
+
+        try:
+            reconcile_after_job(job)
+        except Exception:
+            logging.getLogger('netbox_meraki.scheduling').exception('Could not reschedule the scheduled Meraki sync')
