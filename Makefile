@@ -2,7 +2,8 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NETBOX := dev/netbox
-PYTEST := source dev/env.sh && .venv/bin/python -m pytest
+# Tests use Redis databases of their own, so a running demo's worker never picks up a test's jobs.
+PYTEST := source dev/env.sh && REDIS_TASKS_DB=6 REDIS_CACHING_DB=7 .venv/bin/python -m pytest
 
 .PHONY: help setup test lint demo bench clean
 

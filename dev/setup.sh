@@ -56,6 +56,15 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
     as_root pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -n1)" main start
     for _ in $(seq 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
 fi
+# Test tools from Debian: systemd-analyze checks the deployment units; Chromium runs the browser test.
+missing=()
+command -v systemd-analyze >/dev/null || missing+=(systemd)
+command -v chromium >/dev/null || missing+=(chromium)
+if [ ${#missing[@]} -gt 0 ]; then
+    say "installing ${missing[*]} (test tools)"
+    as_root apt-get install -y -q "${missing[@]}" >/dev/null 2>&1 \
+        || { as_root apt-get update -q >/dev/null 2>&1 && as_root apt-get install -y -q "${missing[@]}" >/dev/null; }
+fi
 redis_up() { (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; }
 if ! redis_up; then
     if ! command -v redis-server >/dev/null; then

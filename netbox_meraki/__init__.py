@@ -16,6 +16,7 @@ class NetBoxMerakiConfig(PluginConfig):
     version = __version__
     author = 'netbox-meraki developers'
     base_url = 'meraki'
+    graphql_schema = 'graphql.schema.schema'
     min_version = '4.7.0'
     max_version = '4.7.99'
     required_settings = []
@@ -30,11 +31,14 @@ class NetBoxMerakiConfig(PluginConfig):
         'requests_per_second': 8,
         # Username the changelog attributes sync changes to (created when missing).
         'sync_user': 'meraki-sync',
+        # Seconds a sync job may run on the RQ worker (a first sync of a large organization takes a while).
+        'job_timeout': 6 * 3600,
     }
 
     def ready(self):
         super().ready()
         validate_settings()
+        from . import signals  # noqa: F401
 
 
 def validate_settings():
@@ -44,7 +48,9 @@ def validate_settings():
         raise ImproperlyConfigured(
             f"PLUGINS_CONFIG['netbox_meraki']['base_url'] must be an http(s) URL, not {base_url!r}."
         )
-    for key, minimum in (('request_timeout', 1), ('maximum_retries', 1), ('requests_per_second', 1)):
+    for key, minimum in (
+        ('request_timeout', 1), ('maximum_retries', 1), ('requests_per_second', 1), ('job_timeout', 60),
+    ):
         value = get_plugin_config('netbox_meraki', key)
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value < minimum:
             raise ImproperlyConfigured(

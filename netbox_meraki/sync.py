@@ -68,6 +68,13 @@ def mapping_options(settings):
         manufacturer_name=settings.manufacturer_name,
         role_names={product_type: settings.role_name(product_type) for product_type in DEFAULT_ROLE_NAMES},
         status_map=dict(settings.status_map),
+        site_name_rules=list(settings.site_name_rules),
+        name_transforms=dict(settings.name_transforms),
+        prefix_filters=dict(settings.prefix_filters),
+        vrf_per_network=settings.vrf_per_network,
+        sync_disabled_ssids=settings.sync_disabled_ssids,
+        sync_inventory=settings.sync_inventory,
+        inventory_site_name=settings.inventory_site_name,
     )
 
 
@@ -99,20 +106,24 @@ class MerakiSyncService:
         runs, self.refused = [], []
         for organization_id in organization_ids:
             try:
-                runs.append(create_run(organization_id, mode, network_ids, self.trigger, self.user))
+                # A foreground run takes its organization's lock as it is created and runs at once, so no
+                # other trigger ever sees it waiting.
+                run = create_run(organization_id, mode, network_ids, self.trigger, self.user, lock=not background)
             except SyncAlreadyRunning as exc:
                 self.refused.append(exc)
-        if not runs:
-            raise self.refused[0]
-
-        for run in runs:
+                continue
             if background:
                 from .jobs import SyncJob
 
-                run.job = SyncJob.enqueue(instance=run, user=self.user, run_id=run.pk)
+                run.job = SyncJob.enqueue(
+                    user=self.user, run_id=run.pk, job_timeout=get_plugin_config('netbox_meraki', 'job_timeout'),
+                )
                 run.save(update_fields=['job'])
             else:
-                execute_run(run)
+                execute_run(run, locked=True)
+            runs.append(run)
+        if not runs:
+            raise self.refused[0]
         return runs
 
     @staticmethod
@@ -134,10 +145,11 @@ def active_run(organization_id, exclude=None):
 
 
 def run_is_alive(run):
-    if run.status == RunStatusChoices.PENDING:
-        # Waiting for a worker: alive while its job is queued (a foreground run is never left pending).
-        return run.job is not None and run.job.status in JobStatusChoices.ENQUEUED_STATE_CHOICES
-    # A running run holds its organization's lock; if the lock is free, the process that ran it is gone.
+    if run.status == RunStatusChoices.PENDING and run.job is not None:
+        # Waiting for a worker: alive while its job is queued.
+        return run.job.status in JobStatusChoices.ENQUEUED_STATE_CHOICES
+    # A running run, or a foreground one about to start, holds its organization's lock; if the lock is free,
+    # the process that ran it is gone.
     if try_lock_organization(run.organization_id):
         release_organization(run.organization_id)
         return False
@@ -151,11 +163,17 @@ def interrupt(run):
     run.save(update_fields=['status', 'completed', 'error'])
 
 
-def create_run(organization_id, mode, network_ids, trigger, user):
+def create_run(organization_id, mode, network_ids, trigger, user, lock=False):
+    """
+    A new pending run, unless the organization has a live one. With `lock`, also take the organization's lock
+    for this database session, for a run that starts at once.
+    """
     with transaction.atomic():
         serialize_triggers(organization_id)
         if running := active_run(organization_id):
             raise SyncAlreadyRunning(running)
+        if lock and not try_lock_organization(organization_id):
+            raise SyncRefused(f'Another process is syncing organization {organization_id}.')
         return SyncRun.objects.create(
             organization_id=str(organization_id), mode=mode, network_ids=list(network_ids or []),
             trigger=trigger, user=user,
@@ -190,9 +208,9 @@ def count_changes(changes):
     return counts
 
 
-def begin(run):
-    """Take the organization's lock and mark the run running; refuse when another sync holds the lock."""
-    if not try_lock_organization(run.organization_id):
+def begin(run, locked=False):
+    """Take the organization's lock (unless `locked`) and mark the run running; refuse when another holds it."""
+    if not locked and not try_lock_organization(run.organization_id):
         holder = active_run(run.organization_id, exclude=run.pk)
         run.status, run.completed = RunStatusChoices.FAILED, timezone.now()
         run.error = str(SyncAlreadyRunning(holder)) if holder else 'Another process holds this organization.'
@@ -227,9 +245,12 @@ def finish(run, changes, fetch_errors=()):
         run.log_line('warning', f'{problems} changes were not applied (conflict, failure or missing dependency).')
 
 
-def execute_run(run):
-    """Fetch, map and plan one organization, then apply the plan (auto) or keep it (review, dry run)."""
-    if not begin(run):
+def execute_run(run, locked=False):
+    """
+    Fetch, map and plan one organization, then apply the plan (auto) or keep it (review, dry run). `locked`
+    says this session already holds the organization's lock (see create_run).
+    """
+    if not begin(run, locked):
         return run
     client = None
     changes = []
@@ -238,13 +259,18 @@ def execute_run(run):
         save_progress(run, phase='fetch')
         client = dashboard_client()
         with timed(run, 'fetch'):
-            snapshot = fetch_organization(client, run.organization_id, run.network_ids)
+            snapshot = fetch_organization(
+                client, run.organization_id, run.network_ids, inventory=settings.sync_inventory,
+            )
         run.organization_name = str(snapshot.organization.get('name') or '')[:255]
         run.api_calls, run.api_rate_limited = client.calls, client.rate_limited
-        for error in snapshot.errors.values():
+        failures = list(snapshot.errors.values()) + [
+            error for errors in snapshot.network_errors.values() for error in errors.values()
+        ]
+        for error in failures:
             run.log_line('error', error)
-        if snapshot.errors:
-            run.error = 'Meraki could not be read in full: ' + '; '.join(snapshot.errors.values())
+        if failures:
+            run.error = 'Meraki could not be read in full: ' + '; '.join(failures)
         run.log_line('info', (
             f'Fetched {len(snapshot.networks or [])} networks and {len(snapshot.devices or [])} devices '
             f'in {client.calls} API calls ({client.rate_limited} answered 429).'
@@ -272,7 +298,7 @@ def execute_run(run):
             with timed(run, 'apply'):
                 apply_changes(run, pending, state, sync_user(),
                               progress=lambda done, total: save_progress(run, done=done))
-        finish(run, changes, snapshot.errors)
+        finish(run, changes, failures)
     except FetchError as exc:
         run.status, run.error = RunStatusChoices.FAILED, redact(exc)
         run.log_line('error', str(exc))
@@ -322,7 +348,9 @@ def apply_review(run, user=None, background=True):
     if background:
         from .jobs import SyncJob
 
-        run.job = SyncJob.enqueue(instance=run, user=user, run_id=run.pk, action='apply')
+        run.job = SyncJob.enqueue(
+            user=user, run_id=run.pk, action='apply', job_timeout=get_plugin_config('netbox_meraki', 'job_timeout'),
+        )
         run.save(update_fields=['job'])
         return run
     return execute_review(run)
@@ -361,6 +389,7 @@ def cancel_run(run):
     run.cancel_requested = True
     if run.status == RunStatusChoices.PENDING and run.job and run.job.status in JobStatusChoices.ENQUEUED_STATE_CHOICES:
         run.job.delete()
+        run.job = None
         run.status, run.completed = RunStatusChoices.CANCELLED, timezone.now()
         run.save(update_fields=['status', 'completed'])
     return run

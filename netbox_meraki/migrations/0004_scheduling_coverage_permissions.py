@@ -17,7 +17,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AlterModelOptions(
             name='syncrun',
-            options={'ordering': ('-created',), 'permissions': (('run_sync', 'Can start Meraki syncs and cancel them'),)},
+            options={'ordering': ('-created',), 'permissions': (('run_syncrun', 'Can start Meraki syncs and cancel them'),)},
         ),
         migrations.AddField(
             model_name='pluginsettings',
@@ -82,6 +82,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='pluginsettings',
             name='vrf_per_network',
-            field=models.BooleanField(default=False),
+            field=models.BooleanField(default=True),
         ),
     ]

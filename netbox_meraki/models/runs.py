@@ -69,7 +69,7 @@ class SyncRun(models.Model):
 
     class Meta:
         ordering = ('-created',)
-        permissions = (('run_sync', 'Can start Meraki syncs and cancel them'),)
+        permissions = (('run_syncrun', 'Can start Meraki syncs and cancel them'),)
         verbose_name = _('sync run')
         verbose_name_plural = _('sync runs')
 

@@ -1,7 +1,10 @@
+from datetime import timedelta
+
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from netbox.models import ChangeLoggedModel
@@ -119,7 +122,7 @@ class PluginSettings(ChangeLoggedModel):
     # Inventory coverage: VLANs, prefixes, switch ports, wireless, topology, unassigned inventory.
     vrf_per_network = models.BooleanField(
         verbose_name=_('VRF per network'),
-        default=False,
+        default=True,
         help_text=_('Put each network\'s prefixes and addresses in a VRF of its own, so that overlapping private '
                     'subnets of different networks do not collide.'),
     )
@@ -194,6 +197,11 @@ class PluginSettings(ChangeLoggedModel):
         editable=False,
     )
 
+    # Fewest minutes between two scheduled syncs.
+    MINIMUM_SYNC_INTERVAL = 5
+    # Fields only the schedulers write; saving them alone does not reschedule the recurring job.
+    SCHEDULE_TIMING_FIELDS = frozenset({'last_scheduled_sync', 'next_scheduled_sync'})
+
     class Meta:
         verbose_name = _('settings')
         verbose_name_plural = _('settings')
@@ -211,6 +219,9 @@ class PluginSettings(ChangeLoggedModel):
             value = getattr(self, field)
             if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
                 errors[field] = _('Enter a list of Meraki ids (strings).')
+        for field in ('role_names', 'status_map', 'delete_policy'):
+            if not isinstance(getattr(self, field), dict):
+                raise ValidationError({field: _('Enter a mapping (JSON object).')})
         if set(self.role_names) - set(DEFAULT_ROLE_NAMES) or not all(
             isinstance(name, str) and name.strip() for name in self.role_names.values()
         ):
@@ -246,6 +257,10 @@ class PluginSettings(ChangeLoggedModel):
             for slugs in self.extra_tags.values()
         ):
             errors['extra_tags'] = _('Give kinds {kinds} lists of tag slugs.').format(kinds=', '.join(TAGGED_KINDS))
+        if self.sync_interval_minutes is not None and self.sync_interval_minutes < self.MINIMUM_SYNC_INTERVAL:
+            errors['sync_interval_minutes'] = _(
+                'Scheduled syncs cannot run more often than every {minimum} minutes.'
+            ).format(minimum=self.MINIMUM_SYNC_INTERVAL)
         if errors:
             raise ValidationError(errors)
 
@@ -264,3 +279,35 @@ class PluginSettings(ChangeLoggedModel):
 
     def policy_for(self, kind):
         return self.delete_policy.get(kind, DeletePolicyChoices.DELETE)
+
+    @property
+    def sync_interval(self):
+        return timedelta(minutes=self.sync_interval_minutes)
+
+    def should_run_scheduled_sync(self, now=None):
+        """
+        Whether a scheduled sync is due at `now` (default: the current time): the schedule is enabled and either no
+        scheduled sync has run yet or the next scheduled time has been reached. Every scheduler asks this.
+        """
+        if not self.enable_scheduled_sync:
+            return False
+        if self.last_scheduled_sync is None or self.next_scheduled_sync is None:
+            return True
+        return (now or timezone.now()) >= self.next_scheduled_sync
+
+    def update_next_sync_time(self, now=None, save=True):
+        """Set the next scheduled sync to one interval after `now` (default: the current time) and return it."""
+        self.next_scheduled_sync = (now or timezone.now()) + self.sync_interval
+        if save:
+            self.save(update_fields=['next_scheduled_sync'])
+        return self.next_scheduled_sync
+
+    def resumed_sync_time(self, now=None):
+        """
+        When a schedule that is (re)started at `now` should first run: one interval after the last scheduled
+        sync, or at once when that time has passed or no scheduled sync has run yet.
+        """
+        now = now or timezone.now()
+        if self.last_scheduled_sync is None:
+            return now
+        return max(self.last_scheduled_sync + self.sync_interval, now)

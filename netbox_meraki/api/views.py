@@ -1,0 +1,381 @@
+from django.db import transaction
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers as drf_serializers
+from rest_framework import status
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.generics import GenericAPIView
+from rest_framework.response import Response
+from rest_framework.routers import APIRootView
+
+from netbox.api.authentication import TokenPermissions
+from netbox.api.viewsets import ETagMixin, NetBoxReadOnlyModelViewSet
+from utilities.permissions import get_permission_for_model
+
+from .. import filtersets
+from ..choices import RunTriggerChoices
+from ..fetch import FetchError, list_organizations
+from ..models import Change, PluginSettings, SyncRun
+from ..permissions import APPROVE_ACTION, APPROVE_CHANGE, RUN_SYNC
+from ..secrets import redact
+from ..sync import (
+    MerakiSyncService,
+    SyncAlreadyRunning,
+    SyncRefused,
+    apply_review,
+    approve_changes,
+    cancel_run,
+    dashboard_client,
+    reject_changes,
+)
+from . import serializers
+
+__all__ = (
+    'ChangeViewSet',
+    'ConnectionTestView',
+    'MerakiRootView',
+    'PluginSettingsView',
+    'SyncRunChangeViewSet',
+    'SyncRunViewSet',
+)
+
+
+
+class MerakiRootView(APIRootView):
+    """
+    Meraki API root view
+    """
+
+    def get_view_name(self):
+        return 'Meraki'
+
+    def get(self, request, *args, **kwargs):
+        self.api_root_dict = {**self.api_root_dict, 'settings': 'settings'}
+        return super().get(request, *args, **kwargs)
+
+
+class TokenActionPermission(TokenPermissions):
+    """
+    Requires one named permission for a POST (an action such as running a sync), in place of the "add" permission
+    a POST otherwise maps to. The token must still allow writes.
+    """
+
+    def __init__(self, permission):
+        super().__init__()
+        self.perms_map = {**self.perms_map, 'POST': [permission]}
+
+
+class ActionPermissionsMixin:
+    # View action -> the permission its POST needs.
+    action_permissions = {}
+
+    def get_permissions(self):
+        if permission := self.action_permissions.get(self.action):
+            return [TokenActionPermission(permission)]
+        return super().get_permissions()
+
+    def require(self, permission, obj, verb):
+        """Refuse (403) when the user's object permissions exclude this object."""
+        if not self.request.user.has_perm(permission, obj=obj):
+            raise PermissionDenied(_('You do not have permission to {verb} {obj}.').format(verb=verb, obj=obj))
+
+
+def refusal(exc, request, code=status.HTTP_409_CONFLICT):
+    """The response for a sync, apply, cancel or review the run's state does not allow."""
+    data = {'detail': redact(exc)}
+    if isinstance(exc, SyncAlreadyRunning):
+        data['run'] = serializers.SyncRunSerializer(exc.run, nested=True, context={'request': request}).data
+    return Response(data, status=code)
+
+
+REVIEW_RESPONSES = {
+    409: OpenApiResponse(description='The run is not awaiting review.'),
+}
+
+
+# No class docstrings on the viewsets with actions: NetBox's schema would show it in place of each action's own.
+class SyncRunViewSet(ActionPermissionsMixin, NetBoxReadOnlyModelViewSet):
+    queryset = SyncRun.objects.all()
+    serializer_class = serializers.SyncRunSerializer
+    filterset_class = filtersets.SyncRunFilterSet
+    action_permissions = {
+        'sync': RUN_SYNC,
+        'cancel': RUN_SYNC,
+        'approve': APPROVE_CHANGE,
+        'reject': APPROVE_CHANGE,
+        'apply': APPROVE_CHANGE,
+    }
+
+    def get_run(self, pk):
+        """The run, if the user may view it (404 otherwise)."""
+        return get_object_or_404(SyncRun.objects.restrict(self.request.user, 'view'), pk=pk)
+
+    def respond(self, run, code=status.HTTP_200_OK):
+        run = self.get_run(run.pk)
+        return Response(self.get_serializer(run).data, status=code)
+
+    @extend_schema(
+        request=serializers.SyncRequestSerializer,
+        responses={
+            202: serializers.SyncResultSerializer,
+            400: OpenApiResponse(description='Invalid request, or nothing to sync.'),
+            409: OpenApiResponse(description='Every organization asked for is already syncing.'),
+            502: OpenApiResponse(description='The Meraki Dashboard API could not be read.'),
+        },
+    )
+    @action(detail=False, methods=['post'])
+    def sync(self, request):
+        """
+        Start a sync of each organization (the given ones, else the configured ones, else every one the API key
+        sees), as one background job per organization. Returns the runs started, and the organizations refused
+        because a sync of theirs is already running.
+        """
+        body = serializers.SyncRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        service = MerakiSyncService(user=request.user, trigger=RunTriggerChoices.API)
+        try:
+            runs = service.sync_all(
+                mode=body.validated_data.get('mode'),
+                organization_ids=body.validated_data.get('organization_ids'),
+                network_ids=body.validated_data.get('network_ids'),
+                background=True,
+            )
+        except SyncAlreadyRunning as exc:
+            return refusal(exc, request)
+        except SyncRefused as exc:
+            return refusal(exc, request, status.HTTP_400_BAD_REQUEST)
+        except FetchError as exc:
+            return Response({'detail': redact(exc)}, status=status.HTTP_502_BAD_GATEWAY)
+        result = serializers.SyncResultSerializer(
+            {
+                'runs': runs,
+                'refused': [
+                    {'organization_id': exc.run.organization_id, 'run': exc.run, 'detail': redact(exc)}
+                    for exc in service.refused
+                ],
+            },
+            context=self.get_serializer_context(),
+        )
+        return Response(result.data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        request=None,
+        responses={200: serializers.SyncRunSerializer, 409: OpenApiResponse(description='The run has finished.')},
+    )
+    @action(detail=True, methods=['post'])
+    def cancel(self, request, pk):
+        """
+        Ask a pending or running run to stop at its next safe point. A run still waiting for a worker is cancelled
+        at once; changes applied before the stop stay applied.
+        """
+        run = self.get_run(pk)
+        self.require(RUN_SYNC, run, _('cancel'))
+        try:
+            cancel_run(run)
+        except SyncRefused as exc:
+            return refusal(exc, request)
+        return self.respond(run)
+
+    def review(self, request, pk, decide, counted):
+        run = self.get_run(pk)
+        body = serializers.ReviewSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        # Only the changes the user's object permissions allow to be approved.
+        allowed = Change.objects.restrict(request.user, APPROVE_ACTION).filter(run=run)
+        if (change_ids := body.validated_data.get('changes')) is not None:
+            allowed = allowed.filter(pk__in=change_ids)
+        try:
+            count = decide(run, list(allowed.values_list('pk', flat=True)))
+        except SyncRefused as exc:
+            return refusal(exc, request)
+        return Response({counted: count})
+
+    @extend_schema(
+        request=serializers.ReviewSerializer,
+        responses={
+            200: inline_serializer('ApproveResult', {'approved': drf_serializers.IntegerField()}),
+            **REVIEW_RESPONSES,
+        },
+    )
+    @action(detail=True, methods=['post'])
+    def approve(self, request, pk):
+        """
+        Approve the run's pending and held changes: all of them, or those listed in `changes`. Returns how many.
+        """
+        return self.review(request, pk, approve_changes, 'approved')
+
+    @extend_schema(
+        request=serializers.ReviewSerializer,
+        responses={
+            200: inline_serializer('RejectResult', {'rejected': drf_serializers.IntegerField()}),
+            **REVIEW_RESPONSES,
+        },
+    )
+    @action(detail=True, methods=['post'])
+    def reject(self, request, pk):
+        """
+        Reject the run's pending and held changes: all of them, or those listed in `changes`. Returns how many.
+        """
+        return self.review(request, pk, reject_changes, 'rejected')
+
+    @extend_schema(
+        request=None,
+        responses={
+            202: serializers.SyncRunSerializer,
+            409: OpenApiResponse(
+                description='The run is not awaiting review, has no approved change, or its organization is syncing.'
+            ),
+        },
+    )
+    @action(detail=True, methods=['post'])
+    def apply(self, request, pk):
+        """
+        Apply the run's approved changes as a background job. Returns the run, with the job.
+        """
+        run = self.get_run(pk)
+        try:
+            apply_review(run, user=request.user, background=True)
+        except SyncRefused as exc:
+            return refusal(exc, request)
+        return self.respond(run, status.HTTP_202_ACCEPTED)
+
+
+class ChangeViewSet(ActionPermissionsMixin, NetBoxReadOnlyModelViewSet):
+    queryset = Change.objects.all()
+    serializer_class = serializers.ChangeSerializer
+    filterset_class = filtersets.ChangeFilterSet
+    action_permissions = {
+        'approve': APPROVE_CHANGE,
+        'reject': APPROVE_CHANGE,
+    }
+
+    def decide(self, request, pk, decide, verb):
+        change = get_object_or_404(Change.objects.restrict(request.user, 'view'), pk=pk)
+        self.require(APPROVE_CHANGE, change, _('review'))
+        try:
+            count = decide(change.run, [change.pk])
+        except SyncRefused as exc:
+            return refusal(exc, request)
+        change.refresh_from_db()
+        if not count:
+            return Response(
+                {'detail': f'Change #{change.pk} is {change.get_state_display().lower()}: only pending or held '
+                           f'changes can be {verb}.'},
+                status=status.HTTP_409_CONFLICT,
+            )
+        return Response(self.get_serializer(change).data)
+
+    @extend_schema(
+        request=None,
+        responses={200: serializers.ChangeSerializer, 409: OpenApiResponse(description='Not pending or held.')},
+    )
+    @action(detail=True, methods=['post'])
+    def approve(self, request, pk):
+        """
+        Approve one pending or held change of a run awaiting review.
+        """
+        return self.decide(request, pk, approve_changes, 'approved')
+
+    @extend_schema(
+        request=None,
+        responses={200: serializers.ChangeSerializer, 409: OpenApiResponse(description='Not pending or held.')},
+    )
+    @action(detail=True, methods=['post'])
+    def reject(self, request, pk):
+        """
+        Reject one pending or held change of a run awaiting review.
+        """
+        return self.decide(request, pk, reject_changes, 'rejected')
+
+
+class SyncRunChangeViewSet(NetBoxReadOnlyModelViewSet):
+    """
+    The changes one sync run planned.
+    """
+    queryset = Change.objects.all()
+    serializer_class = serializers.ChangeSerializer
+    filterset_class = filtersets.ChangeFilterSet
+
+    def list(self, request, *args, **kwargs):
+        # 404 for a run the user may not view, rather than an empty list.
+        get_object_or_404(SyncRun.objects.restrict(request.user, 'view'), pk=kwargs['run_pk'])
+        return super().list(request, *args, **kwargs)
+
+    def get_queryset(self):
+        return super().get_queryset().filter(run_id=self.kwargs['run_pk'])
+
+
+class PluginSettingsView(ETagMixin, GenericAPIView):
+    """
+    The plugin's settings (a single object). The Meraki API key is configured in PLUGINS_CONFIG and never shown.
+    """
+    queryset = PluginSettings.objects.all()
+    serializer_class = serializers.PluginSettingsSerializer
+    permission_classes = [TokenPermissions]
+
+    def get_object(self):
+        PluginSettings.load()
+        action = 'view' if self.request.method in ('GET', 'HEAD') else 'change'
+        obj = get_object_or_404(PluginSettings.objects.restrict(self.request.user, action), pk=1)
+        self.check_object_permissions(self.request, obj)
+        return obj
+
+    def get(self, request):
+        obj = self.get_object()
+        response = Response(self.get_serializer(obj).data)
+        if etag := self._get_etag(obj):
+            response['ETag'] = etag
+        return response
+
+    def put(self, request):
+        return self.update(request, partial=False)
+
+    def patch(self, request):
+        return self.update(request, partial=True)
+
+    def update(self, request, partial):
+        obj = self.get_object()
+        self._validate_etag(request, obj)
+        # The changelog records the settings before and after.
+        obj.snapshot()
+        serializer = self.get_serializer(obj, data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        with transaction.atomic():
+            serializer.save()
+        obj = PluginSettings.objects.get(pk=obj.pk)
+        response = Response(self.get_serializer(obj).data)
+        if etag := self._get_etag(obj):
+            response['ETag'] = etag
+        return response
+
+
+class ConnectionTestView(GenericAPIView):
+    """
+    Ask the Meraki Dashboard API, with the configured key, which organizations it sees.
+    """
+    queryset = PluginSettings.objects.all()
+    serializer_class = serializers.ConnectionTestSerializer
+
+    def get_permissions(self):
+        return [TokenActionPermission(get_permission_for_model(PluginSettings, 'view'))]
+
+    @extend_schema(request=None, responses={200: serializers.ConnectionTestSerializer})
+    def post(self, request):
+        client = None
+        try:
+            client = dashboard_client()
+            organizations = [
+                {'id': str(organization.get('id')), 'name': organization.get('name', '')}
+                for organization in list_organizations(client)
+            ]
+        except FetchError as exc:
+            data = {'ok': False, 'organizations': [], 'detail': redact(exc)}
+        else:
+            data = {'ok': True, 'organizations': organizations, 'detail': ''}
+        finally:
+            if client:
+                client.close()
+        return Response(self.get_serializer(data).data)
+

@@ -1,0 +1,4 @@
+from .fields import *
+from .filtersets import *
+from .settings import *
+from .sync import *

@@ -1,0 +1,69 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from netbox.forms.mixins import SavedFiltersMixin
+from utilities.forms import FilterForm
+from utilities.forms.rendering import FieldSet
+
+from ..choices import ChangeActionChoices, ChangeStateChoices, RunStatusChoices, RunTriggerChoices, SyncModeChoices
+from ..models import Change, SyncRun
+
+__all__ = ('ChangeFilterForm', 'RunChangesFilterForm', 'SyncRunFilterForm', 'known_organizations')
+
+
+def known_organizations():
+    """(id, label) of the organizations that have been synced, by name."""
+    names = {}
+    pairs = SyncRun.objects.order_by().values_list('organization_id', 'organization_name').distinct()
+    for organization_id, name in pairs:
+        if name or organization_id not in names:
+            names[organization_id] = name
+    return [
+        (organization_id, f'{name} ({organization_id})' if name else organization_id)
+        for organization_id, name in sorted(names.items(), key=lambda item: (item[1] or item[0]).lower())
+    ]
+
+
+class SyncRunFilterForm(SavedFiltersMixin, FilterForm):
+    model = SyncRun
+    fieldsets = (
+        FieldSet('q', 'filter_id'),
+        FieldSet('status', 'mode', 'trigger', 'organization_id', name=_('Run')),
+    )
+    status = forms.MultipleChoiceField(label=_('Status'), choices=RunStatusChoices, required=False)
+    mode = forms.MultipleChoiceField(label=_('Mode'), choices=SyncModeChoices, required=False)
+    trigger = forms.MultipleChoiceField(label=_('Trigger'), choices=RunTriggerChoices, required=False)
+    organization_id = forms.MultipleChoiceField(label=_('Organization'), choices=(), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields['organization_id'].choices = known_organizations()
+
+
+class ChangeFilterForm(FilterForm):
+    model = Change
+    fieldsets = (
+        FieldSet('q'),
+        FieldSet('kind', 'action', 'state', name=_('Change')),
+    )
+    kind = forms.MultipleChoiceField(label=_('Object type'), choices=(), required=False)
+    action = forms.MultipleChoiceField(label=_('Action'), choices=ChangeActionChoices, required=False)
+    state = forms.MultipleChoiceField(label=_('State'), choices=ChangeStateChoices, required=False)
+
+    def __init__(self, *args, kinds=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if kinds is None:
+            kinds = Change.objects.order_by().values_list('kind', flat=True).distinct()
+        self.fields['kind'].choices = [(kind, kind) for kind in sorted(set(kinds))]
+
+
+class RunChangesFilterForm(forms.Form):
+    """The filters above a run's changes: object type, action and state."""
+
+    kind = forms.MultipleChoiceField(label=_('Object type'), choices=(), required=False)
+    action = forms.MultipleChoiceField(label=_('Action'), choices=ChangeActionChoices, required=False)
+    state = forms.MultipleChoiceField(label=_('State'), choices=ChangeStateChoices, required=False)
+
+    def __init__(self, *args, kinds=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields['kind'].choices = [(kind, kind) for kind in sorted(set(kinds))]

@@ -1,0 +1,2 @@
+from .changes import *
+from .runs import *

@@ -1,0 +1,6 @@
+from .changes import *
+from .connection import *
+from .dashboard import *
+from .runs import *
+from .settings import *
+from .sync import *

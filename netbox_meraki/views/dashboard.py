@@ -1,0 +1,72 @@
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Count
+from django.shortcuts import render
+from django.urls import NoReverseMatch
+from django.utils.translation import gettext_lazy as _
+
+from utilities.views import get_action_url
+
+from ..apply import OWNER_TAG
+from ..choices import RunStatusChoices
+from ..models import PluginSettings, SyncedObject, SyncRun
+from ..sync import ACTIVE
+from ..tables import SyncRunTable
+from ..tables.display import action_totals, run_duration
+from .connection import connection_context
+from .mixins import PermissionRequiredView
+
+__all__ = ('DashboardView', 'owned_objects')
+
+RECENT_RUNS = 10
+RECENT_LOGS = 5
+LOG_LINES_PER_RUN = 6
+# A run that got this far talked to Meraki successfully.
+REACHED_MERAKI = (
+    RunStatusChoices.COMPLETED, RunStatusChoices.PARTIAL, RunStatusChoices.AWAITING_REVIEW, RunStatusChoices.CANCELLED,
+)
+
+
+def owned_objects():
+    """What the plugin owns in NetBox, per kind: label, count and the NetBox list of those objects."""
+    rows = []
+    counts = SyncedObject.objects.order_by().values('kind', 'object_type').annotate(count=Count('pk'))
+    for row in sorted(counts, key=lambda row: row['kind']):
+        model = ContentType.objects.get_for_id(row['object_type']).model_class()
+        if model is None:
+            continue
+        try:
+            url = f'{get_action_url(model, "list")}?tag={OWNER_TAG}'
+        except NoReverseMatch:
+            url = None
+        label = str(model._meta.verbose_name_plural)
+        rows.append({'kind': row['kind'], 'label': label[:1].upper() + label[1:], 'count': row['count'], 'url': url})
+    return rows
+
+
+class DashboardView(PermissionRequiredView):
+    """The plugin's home: connection, last and next runs, what the plugin owns, recent runs and their logs."""
+
+    permission_required = 'netbox_meraki.view_syncrun'
+
+    def get(self, request):
+        runs = SyncRun.objects.restrict(request.user, 'view')
+        recent = list(runs.select_related('user')[:RECENT_RUNS])
+        last_run = recent[0] if recent else None
+        table = SyncRunTable(recent, orderable=False)
+        table.columns.hide('pk')
+        table.configure(request)
+        return render(request, 'netbox_meraki/dashboard.html', {
+            'title': _('Meraki'),
+            'plugin_settings': PluginSettings.load(),
+            **connection_context(),
+            'last_run': last_run,
+            'last_run_duration': run_duration(last_run) if last_run else '',
+            'last_run_totals': action_totals(last_run.counts) if last_run else {},
+            'last_contact': runs.filter(status__in=REACHED_MERAKI, api_calls__gt=0).only('pk', 'completed').first(),
+            'last_failure': runs.filter(status=RunStatusChoices.FAILED).only('pk', 'completed', 'error').first(),
+            'active_runs': runs.filter(status__in=ACTIVE),
+            'awaiting_review': runs.filter(status=RunStatusChoices.AWAITING_REVIEW).count(),
+            'owned': owned_objects(),
+            'recent_runs': table,
+            'recent_logs': [(run, (run.log or [])[-LOG_LINES_PER_RUN:]) for run in recent[:RECENT_LOGS] if run.log],
+        })

@@ -1,0 +1,226 @@
+from django.contrib import messages
+from django.db.models import Count, Q
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from netbox.object_actions import BulkExport
+from netbox.views import generic
+from utilities.views import ViewTab, register_model_view
+
+from ..choices import ChangeActionChoices, ChangeStateChoices, RunStatusChoices
+from ..filtersets import ChangeFilterSet, SyncRunFilterSet
+from ..forms import ChangeFilterForm, RunChangesFilterForm, SyncRunFilterForm
+from ..models import Change, SyncRun
+from ..permissions import APPROVE_CHANGE, RUN_SYNC
+from ..secrets import redact
+from ..sync import SyncRefused, apply_review, cancel_run
+from ..tables import ChangeTable, ReviewRunTable, SyncRunTable
+from ..tables.changes import UNDECIDED
+from ..tables.display import action_totals, run_duration
+from .actions import ApproveSelected, RejectSelected
+from .mixins import PermissionRequiredView
+
+__all__ = (
+    'ReviewView', 'SyncRunApplyView', 'SyncRunCancelView', 'SyncRunChangesView', 'SyncRunListView',
+    'SyncRunProgressView', 'SyncRunView',
+)
+
+# Log lines shown while a run is live, and once it has finished.
+LIVE_LOG_LINES = 15
+LOG_LINES = 1000
+
+
+def progress_context(run):
+    """What the live progress panel shows: phase, progress, counts so far and the latest log lines."""
+    percent = None
+    if run.progress_total:
+        percent = min(100, round(100 * run.progress_done / run.progress_total))
+    elif run.is_finished:
+        percent = 100
+    log = run.log or []
+    shown = LOG_LINES if run.is_finished else LIVE_LOG_LINES
+    return {
+        'percent': percent,
+        'totals': action_totals(run.counts),
+        'duration': run_duration(run),
+        'log_lines': log[-shown:],
+        'log_hidden': max(0, len(log) - shown),
+        'action_colors': ChangeActionChoices.colors,
+    }
+
+
+def review_context(request, run):
+    """How many of the run's changes wait for a decision and how many are approved; whether the user may decide."""
+    states = dict(run.changes.order_by().values_list('state').annotate(n=Count('pk')))
+    return {
+        'states': states,
+        'undecided': sum(states.get(state, 0) for state in UNDECIDED),
+        'approved': states.get(ChangeStateChoices.APPROVED, 0),
+        'can_review': run.status == RunStatusChoices.AWAITING_REVIEW and request.user.has_perm(APPROVE_CHANGE),
+    }
+
+
+def count_rows(run):
+    """The run's planned changes as rows: object type, then the number per action."""
+    actions = [action for action in ChangeActionChoices.values() if any(
+        action in per_kind for per_kind in (run.counts or {}).values()
+    )]
+    rows = [
+        (kind, [per_kind.get(action, 0) for action in actions])
+        for kind, per_kind in sorted((run.counts or {}).items())
+    ]
+    return actions, rows
+
+
+@register_model_view(SyncRun, 'list', path='', detail=False)
+class SyncRunListView(generic.ObjectListView):
+    queryset = SyncRun.objects.select_related('user').defer('log')
+    filterset = SyncRunFilterSet
+    filterset_form = SyncRunFilterForm
+    table = SyncRunTable
+    actions = (BulkExport,)
+    template_name = 'netbox_meraki/syncrun_list.html'
+
+
+@register_model_view(SyncRun)
+class SyncRunView(generic.ObjectView):
+    queryset = SyncRun.objects.select_related('user', 'job')
+    actions = ()
+    template_name = 'netbox_meraki/syncrun.html'
+
+    def get_extra_context(self, request, instance):
+        review = review_context(request, instance)
+        count_actions, count_table = count_rows(instance)
+        return {
+            **progress_context(instance),
+            **review,
+            'count_actions': count_actions,
+            'count_table': count_table,
+            'states': [
+                (state, label, color, review['states'][state])
+                for state, label, color in ChangeStateChoices.CHOICES if review['states'].get(state)
+            ],
+            'timings': sorted((instance.timings or {}).items()),
+            'changelog_url': reverse('core:objectchange_list') + f'?request_id={instance.request_id}',
+            'can_cancel': not instance.is_finished and request.user.has_perm(RUN_SYNC),
+        }
+
+
+@register_model_view(SyncRun, 'progress')
+class SyncRunProgressView(generic.ObjectView):
+    """The live part of a run's page, polled while the run is not finished."""
+
+    queryset = SyncRun.objects.all()
+
+    def get(self, request, **kwargs):
+        run = self.get_object(**kwargs)
+        response = render(request, 'netbox_meraki/syncrun/progress.html', {'object': run, **progress_context(run)})
+        if run.is_finished and request.htmx:
+            # The run ended since the page was drawn: reload it whole, with the final status, counts and changes.
+            response['HX-Refresh'] = 'true'
+        return response
+
+
+@register_model_view(SyncRun, 'changes')
+class SyncRunChangesView(generic.ObjectChildrenView):
+    """The run's planned changes, filterable; while the run awaits review, the place to approve and reject them."""
+
+    queryset = SyncRun.objects.all()
+    child_model = Change
+    table = ChangeTable
+    filterset = ChangeFilterSet
+    filterset_form = ChangeFilterForm
+    actions = (ApproveSelected, RejectSelected)
+    template_name = 'netbox_meraki/syncrun/changes.html'
+    tab = ViewTab(
+        label=_('Changes'),
+        badge=lambda run: run.changes.count(),
+        permission='netbox_meraki.view_change',
+        weight=500,
+    )
+
+    def get_object(self, **kwargs):
+        self.run = super().get_object(**kwargs)
+        return self.run
+
+    def get_children(self, request, parent):
+        return Change.objects.restrict(request.user, 'view').filter(run=parent)
+
+    def get_permitted_actions(self, user, model=None):
+        if self.run.status != RunStatusChoices.AWAITING_REVIEW:
+            return []
+        return super().get_permitted_actions(user, model=model)
+
+    def get_table(self, data, request, bulk_actions=True):
+        table = super().get_table(data, request, bulk_actions)
+        # The approve and reject buttons of each row go with the checkboxes: both need a run awaiting review.
+        table.reviewable = bulk_actions
+        table.columns.hide('run')
+        return table
+
+    def get_extra_context(self, request, instance):
+        kinds = instance.changes.order_by().values_list('kind', flat=True).distinct()
+        return {
+            **review_context(request, instance),
+            'change_filter_form': RunChangesFilterForm(request.GET, kinds=kinds),
+        }
+
+
+class RunActionView(PermissionRequiredView):
+    """A POST that acts on one run the user can see, then goes back to the run."""
+
+    http_method_names = ['post']
+
+    def get_run(self, request, pk):
+        return get_object_or_404(SyncRun.objects.restrict(request.user, 'view'), pk=pk)
+
+
+@register_model_view(SyncRun, 'cancel')
+class SyncRunCancelView(RunActionView):
+    permission_required = RUN_SYNC
+
+    def post(self, request, pk):
+        run = self.get_run(request, pk)
+        if not request.user.has_perm(RUN_SYNC, obj=run):
+            return self.handle_no_permission()
+        try:
+            cancel_run(run)
+        except SyncRefused as exc:
+            messages.error(request, redact(exc))
+        else:
+            if run.status == RunStatusChoices.CANCELLED:
+                messages.success(request, _('Run #{pk} was cancelled before it started.').format(pk=run.pk))
+            else:
+                messages.success(request, _(
+                    'Run #{pk} will stop at its next safe point. What it has already applied stays applied, '
+                    'in the changelog.'
+                ).format(pk=run.pk))
+        return redirect(run.get_absolute_url())
+
+
+@register_model_view(SyncRun, 'apply')
+class SyncRunApplyView(RunActionView):
+    permission_required = APPROVE_CHANGE
+
+    def post(self, request, pk):
+        run = self.get_run(request, pk)
+        try:
+            apply_review(run, user=request.user, background=True)
+        except SyncRefused as exc:
+            messages.error(request, redact(exc))
+            return redirect(reverse('plugins:netbox_meraki:syncrun_changes', kwargs={'pk': run.pk}))
+        messages.success(request, _('Applying the approved changes of run #{pk}.').format(pk=run.pk))
+        return redirect(run.get_absolute_url())
+
+
+class ReviewView(generic.ObjectListView):
+    """The runs that wait for a person to approve or reject their changes."""
+
+    queryset = SyncRun.objects.filter(status=RunStatusChoices.AWAITING_REVIEW).select_related('user').defer(
+        'log'
+    ).annotate(undecided=Count('changes', filter=Q(changes__state__in=UNDECIDED)))
+    table = ReviewRunTable
+    actions = ()
+    template_name = 'netbox_meraki/review.html'
+
