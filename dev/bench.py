@@ -81,35 +81,38 @@ def measure(organization_id):
     }
 
 
+COLUMNS = ('api_calls', 'api_floor_s', 'wall_s', 'fetch_s', 'outside_api_s', 'apply_s', 'queries', 'writes',
+           'changelog', 'peak_rss_mb')
+
+
 def main():
     from django.conf import settings
 
-    sizes = [int(size) for size in os.environ.get('BENCH_SIZES', '100 1000').split()]
     latency_ms = int(os.environ.get('BENCH_LATENCY_MS', '50'))
+    if sys.argv[1] == '--header':
+        print(f'latency {latency_ms} ms per request, Meraki limit 10 requests/s, plugin share 8/s')
+        print(f"{'devices':>8} {'sync':>7} " + ' '.join(f'{c:>13}' for c in COLUMNS) + '  status')
+        return
+    devices = int(sys.argv[1])
     config = settings.PLUGINS_CONFIG['netbox_meraki']
     config.update(api_key=API_KEY, requests_per_second=8)
-    columns = ('api_calls', 'api_floor_s', 'wall_s', 'fetch_s', 'outside_api_s', 'apply_s', 'queries', 'writes',
-               'changelog', 'peak_rss_mb')
-    print(f'latency {latency_ms} ms per request, Meraki limit 10 requests/s, plugin share 8/s')
-    print(f"{'devices':>8} {'sync':>7} " + ' '.join(f'{c:>13}' for c in columns) + '  status')
-    for devices in sizes:
-        process, base_url = start_simulator(devices, latency_ms)
-        try:
-            config['base_url'] = base_url
-            organization_id = MerakiSyncService.visible_organizations()[0]
-            results = {'first': measure(organization_id), 'second': measure(organization_id)}
-        finally:
-            process.terminate()
-            process.wait()
-        for name, figures in results.items():
-            cells = ' '.join(
-                f'{figures[c]:>13.2f}' if isinstance(figures[c], float) else f'{figures[c]:>13}' for c in columns
-            )
-            print(f'{devices:>8} {name:>7} {cells}  {figures["status"]}', flush=True)
-        first, second = results['first'], results['second']
-        print(f'{"":>8} first sync wall / (API floor + apply) = '
-              f'{first["wall_s"] / (first["api_floor_s"] + first["apply_s"]):.2f}; '
-              f'second sync outside the API / first = {second["outside_api_s"] / first["outside_api_s"]:.3f}')
+    process, base_url = start_simulator(devices, latency_ms)
+    try:
+        config['base_url'] = base_url
+        organization_id = MerakiSyncService.visible_organizations()[0]
+        results = {'first': measure(organization_id), 'second': measure(organization_id)}
+    finally:
+        process.terminate()
+        process.wait()
+    for name, figures in results.items():
+        cells = ' '.join(
+            f'{figures[c]:>13.2f}' if isinstance(figures[c], float) else f'{figures[c]:>13}' for c in COLUMNS
+        )
+        print(f'{devices:>8} {name:>7} {cells}  {figures["status"]}', flush=True)
+    first, second = results['first'], results['second']
+    print(f'{"":>8} first sync wall / (API floor + apply) = '
+          f'{first["wall_s"] / (first["api_floor_s"] + first["apply_s"]):.2f}; '
+          f'second sync outside the API / first = {second["outside_api_s"] / first["outside_api_s"]:.3f}')
 
 
 if __name__ == '__main__':
