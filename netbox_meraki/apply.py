@@ -28,10 +28,8 @@ logger = logging.getLogger('netbox_meraki.apply')
 # Changes per transaction: each batch commits with the states of its changes, so a crash loses no record
 # of what was written, and long syncs do not hold one huge transaction.
 BATCH_SIZE = 100
+# Every object the plugin creates carries this tag, so NetBox's own lists filter what the plugin owns.
 OWNER_TAG = 'meraki'
-# Kinds that come by the hundred per site are known as the plugin's through SyncedObject alone: tagging
-# each one costs a third of its write (the tag and a second changelog pass). Their devices carry the tag.
-UNTAGGED_KINDS = ('interface', 'ipaddress', 'cable')
 
 
 class Conflict(Exception):
@@ -68,8 +66,7 @@ class Applier:
     def tags_for(self, kind):
         """The plugin's own tag plus the extra tags configured for the kind (created when missing)."""
         if kind not in self.tags:
-            slugs = [] if kind in UNTAGGED_KINDS else [OWNER_TAG]
-            slugs += self.state.settings.extra_tags.get(kind, [])
+            slugs = [OWNER_TAG, *self.state.settings.extra_tags.get(kind, [])]
             self.tags[kind] = [Tag.objects.get_or_create(slug=slug, defaults={'name': slug})[0] for slug in slugs]
         return self.tags[kind]
 
@@ -95,8 +92,7 @@ class Applier:
         change.object_id = obj.pk
         self.state.remember(change.kind, change.meraki_id, obj)
         if change.kind not in REFERENCE_KINDS:
-            if tags := self.tags_for(change.kind):
-                obj.tags.add(*tags)
+            obj.tags.add(*self.tags_for(change.kind))
             self.own(change, obj)
 
     def update(self, change):
@@ -114,8 +110,7 @@ class Applier:
         self.set_many(obj, many)
         change.object_id = obj.pk
         if change.action == ChangeActionChoices.ADOPT:
-            if tags := self.tags_for(kind):
-                obj.tags.add(*tags)
+            obj.tags.add(*self.tags_for(kind))
             self.state.remember(kind, change.meraki_id, obj)
             self.own(change, obj)
         elif change.kind != 'primaryip':
@@ -199,6 +194,20 @@ class Applier:
         ))
 
 
+def rollback_to(savepoint):
+    """Undo a failed change. The transaction is sound again, even if NetBox's save() flagged it for rollback."""
+    transaction.savepoint_rollback(savepoint)
+    transaction.set_rollback(False)
+
+
+def outcome_of(exc):
+    if isinstance(exc, Conflict):
+        return ChangeStateChoices.CONFLICT, str(exc)[:500]
+    if isinstance(exc, Skipped):
+        return ChangeStateChoices.SKIPPED, str(exc)[:500]
+    return ChangeStateChoices.FAILED, describe(exc)[:500]
+
+
 def apply_changes(run, changes, state, user, progress=None):
     """
     Apply `changes` in order, each in its own savepoint; record each one's outcome on it. Returns a Counter of
@@ -215,16 +224,16 @@ def apply_changes(run, changes, state, user, progress=None):
             batch = changes[start:start + BATCH_SIZE]
             with transaction.atomic():
                 for change in batch:
+                    # A plain savepoint, not a nested atomic block: NetBox defers search indexing per atomic
+                    # scope, so nested blocks would queue one indexing job per change instead of one per batch.
+                    savepoint = transaction.savepoint_create()
                     try:
-                        with transaction.atomic():
-                            applier.apply(change)
+                        applier.apply(change)
+                        transaction.savepoint_commit(savepoint)
                         change.state, change.reason = ChangeStateChoices.APPLIED, ''
-                    except Conflict as exc:
-                        change.state, change.reason = ChangeStateChoices.CONFLICT, str(exc)[:500]
-                    except Skipped as exc:
-                        change.state, change.reason = ChangeStateChoices.SKIPPED, str(exc)[:500]
                     except Exception as exc:
-                        change.state, change.reason = ChangeStateChoices.FAILED, describe(exc)[:500]
+                        rollback_to(savepoint)
+                        change.state, change.reason = outcome_of(exc)
                     outcomes[change.state] = outcomes.get(change.state, 0) + 1
                     if change.state != ChangeStateChoices.APPLIED:
                         run.log_line('warning', f'{change}: {change.get_state_display()}: {change.reason}')

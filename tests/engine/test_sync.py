@@ -318,3 +318,15 @@ def test_a_wrong_api_key_fails_the_run_without_showing_the_key(meraki_config, se
     assert run.status == RunStatusChoices.FAILED
     assert '401' in run.error
     assert bad_key not in str(run.log) + run.error
+
+
+def test_search_indexing_is_deferred_once_per_batch_not_once_per_change(meraki_config, org_id,
+                                                                        django_capture_on_commit_callbacks):
+    # NetBox defers search indexing to a callback per transaction scope; with a worker running, each callback
+    # becomes a background job. A nested atomic block per change would queue one job per object written.
+    with django_capture_on_commit_callbacks() as callbacks:
+        run = sync(org_id)
+    batches = -(-run.changes.filter(state=ChangeStateChoices.APPLIED).count() // 100)
+    search_flushes = [c for c in callbacks if hasattr(c, '_netbox_search_flush_batch')]
+    assert run.changes.count() > 100
+    assert 0 < len(search_flushes) <= batches
