@@ -330,3 +330,41 @@ def test_search_indexing_is_deferred_once_per_batch_not_once_per_change(meraki_c
     search_flushes = [c for c in callbacks if hasattr(c, '_netbox_search_flush_batch')]
     assert run.changes.count() > 100
     assert 0 < len(search_flushes) <= batches
+
+
+def test_meraki_sync_command_prints_one_json_summary_per_organization(meraki_config, org_id, meraki_view):
+    import json
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from netbox_meraki.models import SyncRun
+
+    view = meraki_view.read()
+    out = StringIO()
+    call_command('meraki_sync', '--mode', 'dry_run', '--organization', org_id, '--json', stdout=out)
+
+    summary = json.loads(out.getvalue())
+    run = SyncRun.objects.get(pk=summary['run'])
+    assert (summary['status'], summary['mode']) == (RunStatusChoices.COMPLETED, SyncModeChoices.DRY_RUN)
+    assert summary['api_calls'] == run.api_calls >= 5
+    assert summary['duration_s'] > 0
+    assert summary['changes']['device'] == {'create': len(view.devices)}
+    assert summary['changes']['site'] == {'create': len(view.networks)}
+    assert not Device.objects.exists()
+
+
+def test_meraki_sync_command_refuses_naming_the_running_sync(meraki_config, org_id):
+    from django.core.management import CommandError, call_command
+
+    from core.models import Job
+
+    from netbox_meraki.choices import RunTriggerChoices
+    from netbox_meraki.models import SyncRun
+
+    job = Job.objects.create(name='Meraki sync', status='pending', job_id='00000000-0000-0000-0000-000000000001')
+    queued = SyncRun.objects.create(organization_id=org_id, mode='auto', trigger=RunTriggerChoices.API, job=job)
+
+    with pytest.raises(CommandError, match=rf'already pending: run #{queued.pk} \(rest api'):
+        call_command('meraki_sync', '--organization', org_id)
+    assert SyncRun.objects.filter(organization_id=org_id).count() == 1
