@@ -5,12 +5,13 @@ NETBOX := dev/netbox
 # Tests use Redis databases of their own, so a running demo's worker never picks up a test's jobs.
 PYTEST := source dev/env.sh && REDIS_TASKS_DB=6 REDIS_CACHING_DB=7 .venv/bin/python -m pytest
 
-.PHONY: help setup test lint demo bench clean
+.PHONY: help setup test soak lint demo bench clean
 
 help:
 	@echo "make setup  - build or update the development environment (.venv, databases, NetBox instance)"
 	@echo "make test   - setup as needed, then the test suite, ruff and a missing-migration check"
 	@echo "make demo   - NetBox with the plugin at http://127.0.0.1:8000 and its RQ worker, until Ctrl-C"
+	@echo "make soak   - the reliability tests with many more randomized examples, crash trials and retry waits"
 	@echo "make bench  - sync simulator organizations of growing size and print API calls, queries, writes, time"
 	@echo "make lint   - ruff"
 	@echo "make clean  - drop the development databases and git-ignored state"
@@ -22,6 +23,11 @@ test: setup
 	@.venv/bin/ruff check .
 	@$(NETBOX) makemigrations netbox_meraki --check --dry-run
 	@$(PYTEST) $(PYTEST_ARGS)
+
+# The reliability suite at length: NETBOX_MERAKI_SOAK=1 raises Hypothesis examples and crash trials (see
+# tests/reliability/conftest.py); NETBOX_MERAKI_SEED=<n> replays a randomized run.
+soak: setup
+	@NETBOX_MERAKI_SOAK=1 $(PYTEST) tests/reliability $(PYTEST_ARGS)
 
 lint:
 	@.venv/bin/ruff check .

@@ -63,6 +63,7 @@ class Backend:
         self.dashboard = dashboard
         self.api_keys = dict(api_keys)
         self.revoked = set()
+        self.revoke_after = {}  # key -> requests it may still make before it is revoked
         if ip_rate_limit is None:
             ip_rate_limit = 100 if rate_limit else 0
         self.limiter = RateLimiter(rate_limit, burst, ip_rate_limit)
@@ -101,9 +102,22 @@ class Backend:
         if latency_ms is not None:
             self.latency_ms = latency_ms
 
-    def revoke_key(self, key):
-        """Make a key invalid from now on."""
-        self.revoked.add(key)
+    def revoke_key(self, key, after=None):
+        """Make a key invalid from now on, or once it has made `after` more requests (a key revoked mid-run)."""
+        with self._counts_lock:
+            if after:
+                self.revoke_after[key] = int(after)
+            else:
+                self.revoked.add(key)
+
+    def _spend_key(self, key):
+        """Count one request of a key due to be revoked; revoke it when its requests are used up."""
+        with self._counts_lock:
+            if key in self.revoke_after:
+                self.revoke_after[key] -= 1
+                if self.revoke_after[key] < 0:
+                    del self.revoke_after[key]
+                    self.revoked.add(key)
 
     def mutate(self, operation, /, **arguments):
         """Apply a mutation by name (see mutations.MUTATIONS)."""
@@ -198,6 +212,7 @@ class Backend:
 
     def _answer(self, route, args, path, params, headers, client_ip, endpoint):
         key = self._key(headers)
+        self._spend_key(key)
         if key is None or key not in self.api_keys or key in self.revoked:
             return json_response(401, {'errors': ['Invalid API key']})
         if route is None:

@@ -1,6 +1,6 @@
 """Static facts the generator draws from: hardware models, firmware, places and names."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 # Generated timestamps are offsets from this date, never from the clock.
@@ -153,6 +153,12 @@ def model_info(name):
         return MODELS[name]
     except KeyError:
         raise ValueError(f'Unknown model {name!r}') from None
+
+
+def serve_unknown_model(name, like):
+    """Serve a model name the catalog does not know (odd data a test puts in) with the ports of model `like`."""
+    if name not in MODELS:
+        MODELS[name] = replace(model_info(like), name=name)
 
 
 def pick_model(rng, family, large=False):

@@ -64,7 +64,8 @@ def _dispatch(backend, method, path, body):
             raise LookupError('No such fault')
         return json_response(200, {'removed': True})
     if (method, path) == ('POST', f'{PREFIX}/keys/revoke'):
-        backend.revoke_key(_arguments(body)['key'])
+        arguments = _arguments(body)
+        backend.revoke_key(arguments['key'], after=arguments.get('after'))
         return json_response(200, {'revoked': True})
     if (method, path) == ('POST', f'{PREFIX}/settings'):
         backend.configure(**_arguments(body))

@@ -8,7 +8,7 @@ import copy
 import ipaddress
 from datetime import UTC, datetime
 
-from .catalog import FIRMWARE, device_url, model_info, timestamp
+from .catalog import FIRMWARE, device_url, model_info, serve_unknown_model, timestamp
 from .layout import DEFAULT_SINGLE_LAN
 from .settings import new_port, new_ssids
 
@@ -364,6 +364,63 @@ def set_device_status(dashboard, serial, status):
     return {'serial': serial, 'status': status, 'previous': old}
 
 
+# Raw edits: they set fields as given, without checking the values, so that tests can put the odd data a real
+# Dashboard may hold (unnamed devices, duplicate or 255-character names, VLAN id 0, subnets that do not parse).
+
+
+def edit_device(dashboard, serial, **fields):
+    """Set fields of a device as given (its inventory entry follows name and model)."""
+    org = _device_org(dashboard, serial)
+    device = org.devices[serial]
+    for key in ('serial', 'networkId'):
+        if key in fields:
+            raise ValueError(f'{key} cannot be edited: use move_device or remove_device')
+    if 'model' in fields:
+        serve_unknown_model(fields['model'], device['model'])
+    device.update(fields)
+    for key in ('name', 'model'):
+        if key in fields:
+            org.inventory[serial][key] = fields[key]
+    _log(org, device['networkId'], 'Device edited', None, ', '.join(sorted(fields)))
+    return copy.deepcopy(device)
+
+
+def edit_network(dashboard, network_id, **fields):
+    """Set fields of a network as given (names are not checked for uniqueness)."""
+    org = _network_org(dashboard, network_id)
+    if 'id' in fields:
+        raise ValueError('id cannot be edited')
+    network = org.networks[network_id]
+    network.update(fields)
+    _log(org, network_id, 'Network edited', None, ', '.join(sorted(fields)), page='Network-wide settings')
+    return copy.deepcopy(network)
+
+
+def edit_vlan(dashboard, network_id, vlan_id, **fields):
+    """Set fields of an appliance VLAN as given, its id included."""
+    org = _network_org(dashboard, network_id)
+    vlan = next((v for v in org.vlans.get(network_id, []) if str(v['id']) == str(vlan_id)), None)
+    if vlan is None:
+        raise LookupError(f'Network {network_id} has no VLAN {vlan_id}')
+    vlan.update(fields)
+    _log(org, network_id, 'VLAN edited', None, ', '.join(sorted(fields)), page='Addressing & VLANs')
+    return copy.deepcopy(vlan)
+
+
+def add_vlan(dashboard, network_id, vlan_id, name, subnet, appliance_ip=None):
+    """Add an appliance VLAN as given, to a network with VLANs enabled."""
+    org = _network_org(dashboard, network_id)
+    if network_id not in org.vlans:
+        raise ValueError(f'Network {network_id} has no appliance VLANs')
+    vlan = {
+        'id': vlan_id, 'interfaceId': dashboard.ids.number(15), 'name': name, 'subnet': subnet,
+        'applianceIp': appliance_ip, 'groupPolicyId': None, 'dhcpHandling': 'Run a DHCP server',
+    }
+    org.vlans[network_id].append(vlan)
+    _log(org, network_id, 'VLAN added', None, name, page='Addressing & VLANs')
+    return copy.deepcopy(vlan)
+
+
 MUTATIONS = {
     function.__name__: function
     for function in (
@@ -381,5 +438,9 @@ MUTATIONS = {
         recable,
         remove_link,
         set_device_status,
+        edit_device,
+        edit_network,
+        edit_vlan,
+        add_vlan,
     )
 }

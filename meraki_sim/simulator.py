@@ -159,9 +159,9 @@ class Simulator:
         """Drop every fault."""
         self.backend.faults.clear()
 
-    def revoke_key(self, key):
-        """Answer 401 to this key from now on."""
-        self.backend.revoke_key(key)
+    def revoke_key(self, key, after=None):
+        """Answer 401 to this key from now on, or once it has made ``after`` more requests."""
+        self.backend.revoke_key(key, after=after)
 
     def configure(self, rate_limit=None, burst=None, ip_rate_limit=None, latency_ms=None):
         """Change rate limits or latency while running."""
@@ -234,3 +234,21 @@ class Simulator:
     def set_device_status(self, serial, status):
         """Set a device's availability status; returns {'serial', 'status', 'previous'}."""
         return self.backend.mutate('set_device_status', serial=serial, status=status)
+
+    def edit_device(self, serial, **fields):
+        """Set fields of a device as given, unchecked (odd data: '' or 255-character names, unknown models)."""
+        return self.backend.mutate('edit_device', serial=serial, **fields)
+
+    def edit_network(self, network_id, **fields):
+        """Set fields of a network as given, unchecked (duplicate or non-ASCII names, ...)."""
+        return self.backend.mutate('edit_network', network_id=network_id, **fields)
+
+    def edit_vlan(self, network_id, vlan_id, **fields):
+        """Set fields of an appliance VLAN as given, unchecked (id 0 or 4095, a subnet that does not parse)."""
+        return self.backend.mutate('edit_vlan', network_id=network_id, vlan_id=vlan_id, **fields)
+
+    def add_vlan(self, network_id, vlan_id, name, subnet, appliance_ip=None):
+        """Add an appliance VLAN as given, unchecked; returns it."""
+        return self.backend.mutate(
+            'add_vlan', network_id=network_id, vlan_id=vlan_id, name=name, subnet=subnet, appliance_ip=appliance_ip
+        )

@@ -21,7 +21,7 @@ from .kinds import KINDS, from_json
 from .mapping import REFERENCE_KINDS, Ref
 from .models import Change, SyncedObject
 
-__all__ = ('apply_changes',)
+__all__ = ('apply_changes', 'record_networks')
 
 logger = logging.getLogger('netbox_meraki.apply')
 
@@ -84,6 +84,11 @@ class Applier:
             if change.kind in REFERENCE_KINDS:
                 return  # someone created it since the plan: use theirs
             raise Conflict(f'{change.kind} {change.meraki_id} was created in NetBox since the plan was made.')
+        row = self.state.owned[change.kind].get(change.meraki_id)
+        if row is not None and row.last_synced > self.run.created:
+            # Another run created it after this plan was made, and a person has deleted it since: do not bring it back.
+            raise Conflict(f'{change.kind} {change.meraki_id} was synced and then deleted in NetBox since the plan '
+                           f'was made.')
         obj = spec.model()
         many = self.set_values(obj, change)
         obj.full_clean()
@@ -243,3 +248,18 @@ def apply_changes(run, changes, state, user, progress=None):
             if progress:
                 progress(start + len(batch), len(changes))
     return outcomes
+
+
+def record_networks(state, records):
+    """
+    Keep each ownership record's network where Meraki has the object now: a moved device, and its ports and
+    addresses, are weighed (and held for review) with the network they are in when they are removed later.
+    """
+    moved = []
+    for kind, rows in state.owned.items():
+        for meraki_id, row in rows.items():
+            record = records.get(kind, {}).get(meraki_id)
+            if record is not None and record.network_id != row.network_id:
+                row.network_id = record.network_id
+                moved.append(row)
+    SyncedObject.objects.bulk_update(moved, ('network_id',), batch_size=500)

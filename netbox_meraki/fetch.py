@@ -38,6 +38,15 @@ NETWORK_WORKERS = 8
 class FetchError(Exception):
     """A Dashboard API call failed after the SDK's retries. The message never contains the API key."""
 
+    def __init__(self, message, status=None):
+        super().__init__(message)
+        self.status = status
+
+    @property
+    def key_refused(self):
+        """Meraki refused the API key (wrong, or revoked): nothing more can be read with it."""
+        return self.status == 401
+
 
 class RateLimiter:
     """A token bucket shared by every thread of one client: keeps a run under its share of the org's limit."""
@@ -145,7 +154,16 @@ def call(description, function, *args, **kwargs):
     try:
         return function(*args, **kwargs)
     except Exception as exc:
-        raise FetchError(f'{description} failed: {describe_error(exc)}') from None
+        raise FetchError(f'{description} failed: {describe_error(exc)}', getattr(exc, 'status', None)) from None
+
+
+def refuse_on_key_error(failures, organization_id):
+    """A refused key fails the whole run: every later call would fail too, and a half-read organization is useless."""
+    for failure in failures:
+        if failure.key_refused:
+            raise FetchError(
+                f'Organization {organization_id}: the Meraki API key was refused while reading it ({failure}).', 401,
+            )
 
 
 def list_organizations(client):
@@ -175,7 +193,11 @@ def fetch_organization(client, organization_id, network_ids=None, inventory=Fals
     """
     api = client.dashboard.organizations
     switch = client.dashboard.switch
-    organization = call('getOrganization', api.getOrganization, organization_id)
+    try:
+        organization = call('getOrganization', api.getOrganization, organization_id)
+    except FetchError as exc:
+        hint = ' Check the id, and that the API key can see this organization.' if exc.status == 404 else ''
+        raise FetchError(f'Organization {organization_id} could not be read: {exc}.{hint}', exc.status) from None
     snapshot = Snapshot(organization=organization, network_ids=list(network_ids or []))
     network_filter = {'networkIds': list(network_ids)} if network_ids else {}
     requests = {
@@ -205,6 +227,7 @@ def fetch_organization(client, organization_id, network_ids=None, inventory=Fals
                 snapshot.invalid.append(f'{operation}: item without {key}: {str(item)[:100]}')
         return valid
 
+    failures = []
     with ThreadPoolExecutor(max_workers=len(requests), thread_name_prefix='meraki-fetch') as pool:
         futures = {name: pool.submit(fetch, name) for name in requests}
         for name, future in futures.items():
@@ -212,6 +235,8 @@ def fetch_organization(client, organization_id, network_ids=None, inventory=Fals
                 setattr(snapshot, name, future.result())
             except FetchError as exc:
                 snapshot.errors[name] = str(exc)
+                failures.append(exc)
+    refuse_on_key_error(failures, organization_id)
 
     if snapshot.networks is not None and network_ids:
         wanted = set(network_ids)
@@ -231,7 +256,9 @@ def fetch_networks(client, snapshot):
         except meraki.APIError as exc:
             # Meraki answers 400 when the network runs a single LAN instead of VLANs.
             if exc.status != 400 or 'not enabled' not in describe_error(exc):
-                raise FetchError(f'getNetworkApplianceVlans of {network_id} failed: {describe_error(exc)}') from None
+                raise FetchError(
+                    f'getNetworkApplianceVlans of {network_id} failed: {describe_error(exc)}', exc.status,
+                ) from None
         return 'single_lan', call(
             f'getNetworkApplianceSingleLan of {network_id}', appliance.getNetworkApplianceSingleLan, network_id,
         )
@@ -246,6 +273,7 @@ def fetch_networks(client, snapshot):
             tasks.append(('vlans', network['id'], addressing))
         if 'wireless' in products:
             tasks.append(('ssids', network['id'], ssids))
+    failures = []
     with ThreadPoolExecutor(max_workers=NETWORK_WORKERS, thread_name_prefix='meraki-network') as pool:
         futures = [(source, network_id, pool.submit(task, network_id)) for source, network_id, task in tasks]
         for source, network_id, future in futures:
@@ -253,6 +281,7 @@ def fetch_networks(client, snapshot):
                 kind, data = future.result()
             except FetchError as exc:
                 snapshot.network_errors.setdefault(source, {})[network_id] = str(exc)
+                failures.append(exc)
                 continue
             expected = dict if kind == 'single_lan' else list
             if not isinstance(data, expected):
@@ -261,3 +290,4 @@ def fetch_networks(client, snapshot):
                 )
                 continue
             getattr(snapshot, kind)[network_id] = data
+    refuse_on_key_error(failures, snapshot.organization.get('id', ''))

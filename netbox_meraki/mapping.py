@@ -55,6 +55,8 @@ class Record:
     values: dict
     network_id: str = ''
     label: str = ''
+    # Fields set when the object is created and then left alone, for this record only (see KindSpec.create_only).
+    create_only: tuple = ()
 
 
 @dataclass

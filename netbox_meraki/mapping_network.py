@@ -66,7 +66,9 @@ def map_network_contents(snapshot, networks, devices_by_network, options, record
         appliance = next((d['serial'] for d in sorted(devices_by_network.get(network_id, []), key=lambda d: d['serial'])
                           if d.get('productType') == 'appliance' and d['serial'] in records['device']), None)
         vlans = map_addressing(snapshot, network_id, site, appliance, options, records)
-        map_switch_ports(ports_by_network.get(network_id, []), network_id, site, vlans, options, records)
+        # Without the network's VLANs, its ports' VLANs cannot be told apart from unknown ones: leave them alone.
+        vlans_known = not snapshot.network_failed('vlans', network_id)
+        map_switch_ports(ports_by_network.get(network_id, []), network_id, site, vlans, options, records, vlans_known)
         map_wireless(snapshot, network_id, site, devices_by_network.get(network_id, []), options, records)
     if snapshot.topology is not None:
         map_topology(snapshot, records)
@@ -81,11 +83,15 @@ def vlan_group(network_id, site, records):
     return Ref('vlangroup', network_id)
 
 
-def add_vlan(network_id, site, vid, name, options, records):
+def add_vlan(network_id, site, vid, name, options, records, implied=False):
+    """
+    A VLAN of the network. One that only switch ports use (`implied`) gets a placeholder name when it is created,
+    then keeps whatever name it has: a VLAN list that comes back empty never renames the appliance's VLANs.
+    """
     records.add(Record('vlan', f'{network_id}:{vid}', {
         'group': vlan_group(network_id, site, records), 'vid': vid, 'name': options.name('vlan', name)[:64],
         'status': 'active',
-    }, network_id=network_id, label=f'{vid} {name}'))
+    }, network_id=network_id, label=f'{vid} {name}', create_only=('name',) if implied else ()))
 
 
 def map_addressing(snapshot, network_id, site, appliance, options, records):
@@ -142,8 +148,11 @@ def map_addressing(snapshot, network_id, site, appliance, options, records):
     return vlans
 
 
-def map_switch_ports(switches, network_id, site, vlans, options, records):
-    """Switch ports become interfaces; VLANs the ports use that no appliance defines join the site's group."""
+def map_switch_ports(switches, network_id, site, vlans, options, records, vlans_known=True):
+    """
+    Switch ports become interfaces; VLANs the ports use that no appliance defines join the site's group. Without
+    `vlans_known` (the appliance's VLANs could not be read), the ports' mode and VLANs are left out.
+    """
     for switch in switches:
         serial = switch['serial']
         for port in switch.get('ports') or []:
@@ -157,7 +166,8 @@ def map_switch_ports(switches, network_id, site, vlans, options, records):
                 'poe_mode': 'pse' if port.get('poeEnabled') else None,
             }
             try:
-                values.update(port_vlans(port, network_id, site, vlans, options, records))
+                if vlans_known:
+                    values.update(port_vlans(port, network_id, site, vlans, options, records))
             except ValueError as exc:
                 records.problems.append(f'switch {serial} port {port_id}: {exc}')
             records.add(Record('interface', f'{serial}:port/{port_id}', values, network_id=network_id,
@@ -168,7 +178,7 @@ def port_vlans(port, network_id, site, vlans, options, records):
     """Mode, untagged and tagged VLANs of a port. A voice VLAN is tagged on an access port."""
     def use(vid):
         if vid not in vlans:
-            add_vlan(network_id, site, vid, f'VLAN {vid}', options, records)
+            add_vlan(network_id, site, vid, f'VLAN {vid}', options, records, implied=True)
             vlans.add(vid)
         return Ref('vlan', f'{network_id}:{vid}')
 

@@ -12,9 +12,9 @@ from dcim.models import Device, DeviceRole, DeviceType, Interface, Manufacturer,
 from .choices import ChangeActionChoices, ChangeStateChoices, DeletePolicyChoices
 from .kinds import KINDS, to_json
 from .mapping import KIND_ORDER, REFERENCE_KINDS
-from .models import Change, SyncedObject
+from .models import DEFAULT_ROLE_NAMES, Change, SyncedObject
 
-__all__ = ('NetBoxState', 'build_plan')
+__all__ = ('NetBoxState', 'build_plan', 'stale_reason')
 
 OWNED_KINDS = tuple(kind for kind in KIND_ORDER if kind not in REFERENCE_KINDS and kind != 'primaryip')
 # The org-wide Meraki endpoints whose data decides whether an object of a kind still exists. A kind's
@@ -22,7 +22,7 @@ OWNED_KINDS = tuple(kind for kind in KIND_ORDER if kind not in REFERENCE_KINDS a
 # network's own calls succeeded).
 REMOVAL_SOURCES = {
     'site': ('networks', 'inventory'),
-    'vrf': ('networks', 'devices'),
+    'vrf': ('networks', 'devices', 'uplinks'),
     'vlangroup': ('networks', 'devices', 'switch_ports'),
     'wlangroup': ('networks', 'devices'),
     'device': ('networks', 'devices', 'inventory'),
@@ -32,6 +32,13 @@ REMOVAL_SOURCES = {
     'interface': ('networks', 'devices', 'uplinks', 'switch_ports', 'topology'),
     'ipaddress': ('networks', 'devices', 'uplinks'),
     'cable': ('networks', 'devices', 'switch_ports', 'topology'),
+}
+# The per-network calls and the kinds they feed. When one network's call failed, those kinds are not removed anywhere
+# in that run: an ownership record's network lags behind a move until a run applies, so it cannot say for sure
+# which objects that network holds.
+NETWORK_SOURCES = {
+    'vlans': ('vrf', 'vlangroup', 'vlan', 'prefix', 'interface', 'ipaddress'),
+    'ssids': ('wlangroup', 'wirelesslan', 'interface'),
 }
 PREFETCH = {'interface': ('tagged_vlans', 'wireless_lans')}
 # Kinds whose removals go just before their creations, not at the end: a new address may take a removed
@@ -121,7 +128,28 @@ class NetBoxState:
         if pk is None:
             return None
         meraki_id = self.reverse[kind].get(pk)
+        if meraki_id is None and kind in REFERENCE_KINDS:
+            meraki_id = self.shared_identity(kind, pk)
         return {'ref': kind, 'id': meraki_id} if meraki_id else {'ref': kind, 'id': None, 'pk': pk}
+
+    def shared_identity(self, kind, pk):
+        """
+        The identity of a shared object (manufacturer, device type, role) not looked up yet, from its name: so that a
+        state loaded to apply a review reads a device's type and role as the plan did.
+        """
+        obj = KINDS[kind].model.objects.filter(pk=pk).first()
+        meraki_id = None
+        if kind == 'manufacturer' and obj and obj.name == self.settings.manufacturer_name:
+            meraki_id = 'meraki'
+        elif kind == 'devicetype' and obj and obj.manufacturer_id == self.pk('manufacturer', 'meraki'):
+            meraki_id = obj.model
+        elif kind == 'role' and obj:
+            product_types = [product_type for product_type in DEFAULT_ROLE_NAMES
+                             if self.settings.role_name(product_type) == obj.name]
+            meraki_id = product_types[0] if product_types else None
+        if meraki_id:
+            self.remember(kind, meraki_id, obj)
+        return meraki_id
 
     def current_values(self, kind, obj, fields=None):
         spec = KINDS[kind]
@@ -190,10 +218,16 @@ class Planner:
             if kind not in EARLY_REMOVALS:
                 self.plan_removals(kind)
         hold_mass_removals(self.changes, self.state, self.settings.deletion_threshold, self.network_scope)
+        for change in self.changes:
+            # A cable that takes the place of one whose removal waits for review waits with it: its port is not free.
+            held = [removal for removal in getattr(change, 'replaces', ()) if removal.state == ChangeStateChoices.HELD]
+            if held and change.state == ChangeStateChoices.PENDING:
+                change.state = ChangeStateChoices.HELD
+                change.reason = f'Held for review until cable {held[0].object_repr} is removed: {held[0].reason}'[:500]
         return self.changes
 
     def removals_allowed(self, kind):
-        if failed := [source for source in REMOVAL_SOURCES[kind] if source in self.snapshot.errors]:
+        if failed := removal_blockers(kind, self.snapshot):
             self.run.log_line('warning', f'No {kind} removals planned: {", ".join(failed)} could not be read.')
             return False
         return True
@@ -213,7 +247,8 @@ class Planner:
             obj = state.object('device' if kind == 'primaryip' else kind, meraki_id)
             if obj is not None:
                 have = state.current_values(kind, obj, want)
-                differ = [name for name in want if want[name] != have[name] and name not in create_only]
+                differ = [name for name in want if want[name] != have[name] and name not in create_only
+                          and name not in record.create_only]
                 if differ:
                     self.add(ChangeActionChoices.UPDATE, kind, meraki_id, record.label, record.network_id, obj,
                              before={name: have[name] for name in differ}, after={name: want[name] for name in differ})
@@ -239,6 +274,7 @@ class Planner:
 
     def plan_cable(self, record, want):
         """A new cable, unless one of its ends is already cabled in NetBox: never a second cable on a port."""
+        replaced = []
         for end in (record.values['a'], record.values['b']):
             interface = self.state.object(end.kind, end.meraki_id) if end.kind == 'interface' else None
             if interface is None and end.kind == 'netboxinterface' and self.state.pk(end.kind, end.meraki_id):
@@ -246,17 +282,21 @@ class Planner:
             if end.kind == 'netboxinterface' and interface is None:
                 return  # the neighbour is not in NetBox: nothing to connect to
             if interface is not None and interface.cable_id:
-                if not self.cable_removed(interface.cable_id):
+                if (removal := self.cable_removal(interface.cable_id)) is None:
                     change = self.add(ChangeActionChoices.CREATE, 'cable', record.meraki_id, record.label,
                                       record.network_id, after=want)
                     change.state = ChangeStateChoices.SKIPPED
                     change.reason = f'{interface.device} {interface} already has cable #{interface.cable_id}.'
                     return
-        self.add(ChangeActionChoices.CREATE, 'cable', record.meraki_id, record.label, record.network_id, after=want)
+                replaced.append(removal)
+        change = self.add(ChangeActionChoices.CREATE, 'cable', record.meraki_id, record.label, record.network_id,
+                          after=want)
+        change.replaces = replaced
 
-    def cable_removed(self, cable_id):
-        return any(change.kind == 'cable' and change.object_id == cable_id and change.action == 'delete'
-                   for change in self.changes)
+    def cable_removal(self, cable_id):
+        """The planned removal of a cable, if any."""
+        return next((change for change in self.changes if change.kind == 'cable' and change.object_id == cable_id
+                     and change.action == ChangeActionChoices.DELETE), None)
 
     def plan_removals(self, kind):
         spec, state = KINDS[kind], self.state
@@ -283,9 +323,43 @@ class Planner:
                              before=have, after=mark)
 
 
+def removal_blockers(kind, snapshot):
+    """The endpoints that failed and that a removal of `kind` depends on: removals need all of them read."""
+    failed = [source for source in REMOVAL_SOURCES.get(kind, ()) if source in snapshot.errors]
+    for source, kinds in NETWORK_SOURCES.items():
+        if kind in kinds and snapshot.network_errors.get(source):
+            failed.append(f'{source} of {", ".join(sorted(snapshot.network_errors[source]))}')
+    return failed
+
+
 def build_plan(run, records, snapshot, settings, state):
     """Return the run's Changes, unsaved, in apply order."""
     return Planner(run, records, snapshot, settings, state).build()
+
+
+def stale_reason(change, records, snapshot):
+    """
+    Why an approved change no longer stands against what Meraki holds now (`records`, read again and mapped with
+    today's settings), or '' when it still does: a creation or update that Meraki now wants otherwise, a removal of
+    something Meraki has again. Shared objects (device types, roles) are looked up, never checked.
+    """
+    if change.kind in REFERENCE_KINDS:
+        return ''
+    record = records[change.kind].get(change.meraki_id)
+    if change.action in (ChangeActionChoices.DELETE, ChangeActionChoices.MARK):
+        if record is not None:
+            return 'Meraki has it again since the plan was made.'
+        if failed := removal_blockers(change.kind, snapshot):
+            return f'Its removal could not be confirmed: {", ".join(failed)} could not be read.'
+        return ''
+    if record is None:
+        return 'Meraki no longer has it (or the settings leave it out) since the plan was made.'
+    want = {name: to_json(value) for name, value in record.values.items()}
+    changed = [name for name in change.after if want.get(name, change.after[name]) != change.after[name]]
+    if changed:
+        details = ', '.join(f'{name} is now {want[name]!r}' for name in changed)
+        return f'Meraki changed since the plan was made ({details}).'
+    return ''
 
 
 def hold_mass_removals(changes, state, threshold, network_scope):
@@ -313,6 +387,16 @@ def hold_mass_removals(changes, state, threshold, network_scope):
                     f'in {where} ({count * 100 // total}% > {threshold}%). Meraki may have answered incompletely.'
                 )
                 break
+    # A network's removals stand or fall together: a device removed while its held interfaces wait would take them
+    # along (NetBox deletes a device's interfaces with it), and a site cannot go while its held devices stay.
+    held = {change.scope: change for change in removals if change.state == ChangeStateChoices.HELD and change.scope}
+    for change in removals:
+        if change.state != ChangeStateChoices.HELD and change.scope in held:
+            change.state = ChangeStateChoices.HELD
+            change.reason = (
+                f'Held for review with the other removals in network {change.scope}: '
+                f'{held[change.scope].reason.removeprefix("Held for review: ")}'
+            )[:500]
 
 
 def removal_scopes(kind, network_id):

@@ -15,13 +15,13 @@ from core.choices import JobStatusChoices
 from netbox.plugins import get_plugin_config
 from users.models import User
 
-from .apply import apply_changes, describe
+from .apply import apply_changes, describe, record_networks
 from .choices import ChangeStateChoices, RunStatusChoices, RunTriggerChoices, SyncModeChoices
 from .fetch import DashboardClient, FetchError, fetch_organization, list_organizations
 from .locks import release_organization, serialize_triggers, try_lock_organization
 from .mapping import MappingOptions, map_snapshot
 from .models import DEFAULT_ROLE_NAMES, Change, PluginSettings, SyncRun
-from .plan import NetBoxState, build_plan
+from .plan import NetBoxState, build_plan, stale_reason
 from .secrets import redact
 
 __all__ = (
@@ -106,20 +106,14 @@ class MerakiSyncService:
         runs, self.refused = [], []
         for organization_id in organization_ids:
             try:
-                # A foreground run takes its organization's lock as it is created and runs at once, so no
-                # other trigger ever sees it waiting.
-                run = create_run(organization_id, mode, network_ids, self.trigger, self.user, lock=not background)
+                # A foreground run takes its organization's lock as it is created and runs at once, and a background
+                # run gets its job in the same transaction, so no other trigger ever sees it waiting without either.
+                run = create_run(organization_id, mode, network_ids, self.trigger, self.user, lock=not background,
+                                 enqueue=background)
             except SyncAlreadyRunning as exc:
                 self.refused.append(exc)
                 continue
-            if background:
-                from .jobs import SyncJob
-
-                run.job = SyncJob.enqueue(
-                    user=self.user, run_id=run.pk, job_timeout=get_plugin_config('netbox_meraki', 'job_timeout'),
-                )
-                run.save(update_fields=['job'])
-            else:
+            if not background:
                 execute_run(run, locked=True)
             runs.append(run)
         if not runs:
@@ -163,10 +157,10 @@ def interrupt(run):
     run.save(update_fields=['status', 'completed', 'error'])
 
 
-def create_run(organization_id, mode, network_ids, trigger, user, lock=False):
+def create_run(organization_id, mode, network_ids, trigger, user, lock=False, enqueue=False):
     """
     A new pending run, unless the organization has a live one. With `lock`, also take the organization's lock
-    for this database session, for a run that starts at once.
+    for this database session, for a run that starts at once; with `enqueue`, give it its background job.
     """
     with transaction.atomic():
         serialize_triggers(organization_id)
@@ -174,10 +168,27 @@ def create_run(organization_id, mode, network_ids, trigger, user, lock=False):
             raise SyncAlreadyRunning(running)
         if lock and not try_lock_organization(organization_id):
             raise SyncRefused(f'Another process is syncing organization {organization_id}.')
-        return SyncRun.objects.create(
+        run = SyncRun.objects.create(
             organization_id=str(organization_id), mode=mode, network_ids=list(network_ids or []),
             trigger=trigger, user=user,
         )
+        if enqueue:
+            enqueue_job(run, user)
+        return run
+
+
+def enqueue_job(run, user, action='sync'):
+    """
+    Give the run its background job. Called inside the transaction that makes the run pending: a run is never seen
+    pending without its job, which active_run() would take for a dead one. (The job reaches RQ on commit.)
+    """
+    from .jobs import SyncJob
+
+    kwargs = {'action': action} if action != 'sync' else {}
+    run.job = SyncJob.enqueue(
+        user=user, run_id=run.pk, job_timeout=get_plugin_config('netbox_meraki', 'job_timeout'), **kwargs,
+    )
+    run.save(update_fields=['job'])
 
 
 def save_progress(run, phase=None, done=None, total=None):
@@ -209,19 +220,35 @@ def count_changes(changes):
 
 
 def begin(run, locked=False):
-    """Take the organization's lock (unless `locked`) and mark the run running; refuse when another holds it."""
-    if not locked and not try_lock_organization(run.organization_id):
-        holder = active_run(run.organization_id, exclude=run.pk)
-        run.status, run.completed = RunStatusChoices.FAILED, timezone.now()
-        run.error = str(SyncAlreadyRunning(holder)) if holder else 'Another process holds this organization.'
-        run.save()
+    """
+    Claim the pending run, take its organization's lock (unless `locked`) and mark it running. Refuse when another
+    run holds the lock, and when the run is no longer pending (cancelled, interrupted, or claimed by another worker
+    the same job was handed to). Claim and refusal commit together: no one sees a run running without its lock.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        claimed = SyncRun.objects.filter(pk=run.pk, status=RunStatusChoices.PENDING).update(
+            status=RunStatusChoices.RUNNING, started=now,
+        )
+        refused = claimed and not locked and not try_lock_organization(run.organization_id)
+        if refused:
+            holder = active_run(run.organization_id, exclude=run.pk)
+            SyncRun.objects.filter(pk=run.pk).update(
+                status=RunStatusChoices.FAILED, completed=now,
+                error=str(SyncAlreadyRunning(holder)) if holder else 'Another process holds this organization.',
+            )
+    run.refresh_from_db()
+    if not claimed:
+        run.log_line('warning', f'Not started: the run is already {run.get_status_display().lower()}.')
+        if locked:
+            release_organization(run.organization_id)
+        return False
+    if refused:
         return False
     for stale in SyncRun.objects.filter(organization_id=run.organization_id, status=RunStatusChoices.RUNNING).exclude(
         pk=run.pk
     ):
         interrupt(stale)
-    run.status, run.started = RunStatusChoices.RUNNING, timezone.now()
-    run.save(update_fields=['status', 'started'])
     return True
 
 
@@ -298,6 +325,7 @@ def execute_run(run, locked=False):
             with timed(run, 'apply'):
                 apply_changes(run, pending, state, sync_user(),
                               progress=lambda done, total: save_progress(run, done=done))
+                record_networks(state, records)
         finish(run, changes, failures)
     except FetchError as exc:
         run.status, run.error = RunStatusChoices.FAILED, redact(exc)
@@ -345,15 +373,50 @@ def apply_review(run, user=None, background=True):
             raise SyncAlreadyRunning(running)
         run.status = RunStatusChoices.PENDING
         run.save(update_fields=['status'])
-    if background:
-        from .jobs import SyncJob
-
-        run.job = SyncJob.enqueue(
-            user=user, run_id=run.pk, action='apply', job_timeout=get_plugin_config('netbox_meraki', 'job_timeout'),
-        )
-        run.save(update_fields=['job'])
-        return run
+        if background:
+            enqueue_job(run, user, action='apply')
+            return run
     return execute_review(run)
+
+
+class ReviewNotConfirmed(Exception):
+    """Meraki could not be read in full to check the approved changes against it: nothing is applied."""
+
+
+def confirm_with_meraki(run, approved, settings):
+    """
+    Read the organization again and mark as conflicts the approved changes Meraki no longer stands behind, so that a
+    plan approved after Meraki changed applies only what is still true. Returns the changes that still stand, and
+    the records of Meraki's answer.
+    """
+    client = None
+    try:
+        client = dashboard_client()
+        with timed(run, 'fetch'):
+            snapshot = fetch_organization(
+                client, run.organization_id, run.network_ids, inventory=settings.sync_inventory,
+            )
+    except FetchError as exc:
+        raise ReviewNotConfirmed(str(exc)) from None
+    finally:
+        if client:
+            run.api_calls += client.calls
+            run.api_rate_limited += client.rate_limited
+            client.close()
+    failures = list(snapshot.errors.values()) + [
+        error for errors in snapshot.network_errors.values() for error in errors.values()
+    ]
+    if failures:
+        raise ReviewNotConfirmed('; '.join(failures))
+    records, _problems = map_snapshot(snapshot, mapping_options(settings))
+    stale = []
+    for change in approved:
+        if reason := stale_reason(change, records, snapshot):
+            change.state, change.reason = ChangeStateChoices.CONFLICT, reason[:500]
+            run.log_line('warning', f'{change}: {change.get_state_display()}: {change.reason}')
+            stale.append(change)
+    Change.objects.bulk_update(stale, ('state', 'reason'))
+    return [change for change in approved if change.state == ChangeStateChoices.APPROVED], records
 
 
 def execute_review(run):
@@ -361,14 +424,24 @@ def execute_review(run):
         return run
     changes = list(run.changes.order_by('sequence'))
     try:
+        settings = PluginSettings.load()
         approved = [change for change in changes if change.state == ChangeStateChoices.APPROVED]
+        save_progress(run, phase='fetch')
+        approved, records = confirm_with_meraki(run, approved, settings)
         run.log_line('info', f'Applying {len(approved)} approved changes.')
         save_progress(run, phase='apply', done=0, total=len(approved))
         with timed(run, 'apply'):
-            state = NetBoxState(run.organization_id, PluginSettings.load(), with_objects=False)
+            state = NetBoxState(run.organization_id, settings, with_objects=False)
             apply_changes(run, approved, state, sync_user(),
                           progress=lambda done, total: save_progress(run, done=done))
+            record_networks(state, records)
         finish(run, changes)
+    except ReviewNotConfirmed as exc:
+        # The approvals stay: applying again once Meraki answers in full is safe.
+        run.status = RunStatusChoices.AWAITING_REVIEW
+        run.error = redact(f'Nothing was applied: Meraki could not be read in full to check the approved changes '
+                           f'against it ({exc}).')
+        run.log_line('error', run.error)
     except Exception as exc:
         logger.exception('Applying run %s failed', run.pk)
         run.status, run.error = RunStatusChoices.FAILED, redact(describe(exc))
