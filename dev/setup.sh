@@ -93,30 +93,42 @@ if [ -z "$(pg_super -d postgres -c "select 1 from pg_roles where rolname = '$DB_
     say "creating database role $DB_USER"
     pg_super -d postgres -c "create role $DB_USER login createdb password '$DB_USER'"
 fi
-if [ -z "$(pg_super -d postgres -c "select 1 from pg_database where datname = '$DB_NAME'")" ]; then
-    say "creating database $DB_NAME"
-    pg_super -d postgres -c "create database $DB_NAME owner $DB_USER"
-    rm -f "$NETBOX_MERAKI_STATE/migrated"
-fi
-# NetBox needs ltree; only a superuser may create it. Test databases inherit it from the template.
-pg_super -d "$DB_NAME" -c 'create extension if not exists ltree'
-
 # --- NetBox instance ---------------------------------------------------------------------------------
 mkdir -p "$NETBOX_MERAKI_STATE" "$NETBOX_ROOT"
 if [ ! -s "$NETBOX_MERAKI_STATE/secret_key" ]; then
     "$VENV/bin/python" -c 'import secrets; print(secrets.token_urlsafe(64))' > "$NETBOX_MERAKI_STATE/secret_key"
 fi
 
-# Migrate and rebuild the test template whenever NetBox or the plugin's migrations change.
+db_exists() { [ -n "$(pg_super -d postgres -c "select 1 from pg_database where datname = '$1'")" ]; }
+disconnect() { pg_super -d postgres -c "select pg_terminate_backend(pid) from pg_stat_activity where datname = '$1' and pid <> pg_backend_pid()" >/dev/null; }
 schema_hash="$( { "$VENV/bin/pip" show netbox 2>/dev/null | grep '^Version'; cat netbox_meraki/migrations/*.py; } | sha256sum | cut -c1-16)"
+
+# The test template holds only what migrations write, never the development instance's data: it is migrated on
+# its own (tests clone it instead of replaying NetBox's migrations), and a new development database starts as a
+# copy of it.
+if ! db_exists "$DB_TEMPLATE"; then
+    say "creating the test template database $DB_TEMPLATE"
+    pg_super -d postgres -c "create database $DB_TEMPLATE owner $DB_USER"
+    rm -f "$NETBOX_MERAKI_STATE/template-migrated"
+fi
+# NetBox needs ltree; only a superuser may create it. Copies of the template inherit it.
+pg_super -d "$DB_TEMPLATE" -c 'create extension if not exists ltree'
+if ! stamp_matches "$NETBOX_MERAKI_STATE/template-migrated" "$schema_hash"; then
+    say "migrating $DB_TEMPLATE (the first time replays NetBox's migrations: several minutes)"
+    disconnect "$DB_TEMPLATE"
+    NETBOX_DB_NAME="$DB_TEMPLATE" dev/netbox migrate --no-input | grep -v '^  Applying' || true
+    echo "$schema_hash" > "$NETBOX_MERAKI_STATE/template-migrated"
+fi
+if ! db_exists "$DB_NAME"; then
+    say "creating database $DB_NAME"
+    disconnect "$DB_TEMPLATE"
+    pg_super -d postgres -c "create database $DB_NAME template $DB_TEMPLATE owner $DB_USER"
+    rm -f "$NETBOX_MERAKI_STATE/migrated"
+fi
 if ! stamp_matches "$NETBOX_MERAKI_STATE/migrated" "$schema_hash"; then
-    say "migrating the database (the first time replays NetBox's migrations: several minutes)"
+    say "migrating $DB_NAME"
     dev/netbox migrate --no-input | grep -v '^  Applying' || true
     dev/netbox shell --no-startup -c "exec(open('dev/bootstrap.py').read())"
-    say "building the test template database $DB_TEMPLATE"
-    pg_super -d postgres -c "select pg_terminate_backend(pid) from pg_stat_activity where datname in ('$DB_NAME', '$DB_TEMPLATE') and pid <> pg_backend_pid()" >/dev/null
-    pg_super -d postgres -c "drop database if exists $DB_TEMPLATE"
-    pg_super -d postgres -c "create database $DB_TEMPLATE template $DB_NAME owner $DB_USER"
     echo "$schema_hash" > "$NETBOX_MERAKI_STATE/migrated"
 fi
 say "ready: NetBox $("$VENV/bin/pip" show netbox 2>/dev/null | sed -n 's/^Version: //p') with netbox-meraki; dev/netbox <command> runs management commands"
