@@ -12,11 +12,12 @@ import random
 import django_rq
 import pytest
 from django.conf import settings as django_settings
-from django.db import connection, transaction
+from django.db import connection
 from django.test import override_settings
 
 from core.models import Job, ObjectChange
 from dcim.models import Cable, Device, DeviceRole, DeviceType, Interface, Manufacturer, Site
+from extras.models import CustomField
 from ipam.models import VLAN, VRF, IPAddress, Prefix, VLANGroup
 from users.models import ObjectPermission, Token, User
 from wireless.models import WirelessLAN, WirelessLANGroup
@@ -42,6 +43,29 @@ WRITTEN_MODELS = (
 )
 # A small organization for tests that sync many times: three networks of every product mix, ten devices.
 SMALL_SCALE = Scale(organizations=1, networks=3, devices=10)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """
+    Run the tests that commit (fixture `committed`) before transactional ones (`django_db(transaction=True)`): those
+    end by emptying the database (content types, custom fields, tags), and pytest-django orders tests without a
+    django_db mark after them.
+    """
+    committing = [item for item in items if 'committed' in getattr(item, 'fixturenames', ())]
+    if not committing:
+        return
+    marked = {id(item) for item in committing}
+    others = [item for item in items if id(item) not in marked]
+
+    def transactional(item):
+        marker = item.get_closest_marker('django_db')
+        fixtures = getattr(item, 'fixturenames', ())
+        return bool(marker and marker.kwargs.get('transaction')) or 'transactional_db' in fixtures or (
+            'live_server' in fixtures)
+
+    first = next((number for number, item in enumerate(others) if transactional(item)), len(others))
+    items[:] = others[:first] + committing + others[first:]
 
 
 def soak(quick, long):
@@ -235,6 +259,9 @@ def committed(test_database, django_db_blocker):
     """
     with django_db_blocker.unblock():
         assert connection.settings_dict['NAME'] == connection.creation._get_test_db_name()
+        assert CustomField.objects.filter(name='meraki_firmware').exists(), (
+            'The test database lost its migration data: a transactional test ran before this one '
+            '(see pytest_collection_modifyitems).')
         marks = high_water_marks()
         clear_task_queues()
         try:
@@ -293,22 +320,3 @@ def simulator(request):
 def meraki_config(simulator, settings):
     settings.PLUGINS_CONFIG = plugin_config(simulator)
     return settings.PLUGINS_CONFIG['netbox_meraki']
-
-
-@pytest.fixture
-def atomic_example():
-    """Run a block (a Hypothesis example) in a savepoint that is rolled back, so every example starts alike."""
-    class Rollback(Exception):
-        pass
-
-    class Block:
-        def __enter__(self):
-            self.atomic = transaction.atomic()
-            self.atomic.__enter__()
-
-        def __exit__(self, *exc_info):
-            transaction.set_rollback(True)
-            self.atomic.__exit__(*exc_info)
-            return False
-
-    return Block

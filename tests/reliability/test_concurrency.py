@@ -4,13 +4,19 @@ edit made while a sync runs is never silently overwritten. (The scheduler agains
 are in tests/scheduling/test_overlap.py.)
 """
 
+import re
 import threading
 import time
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import connection
+from django.test import Client
+from django.urls import reverse
 
+from core.models import ObjectType
 from dcim.models import Device
+from users.models import ObjectPermission, User
 
 from netbox_meraki import apply
 from netbox_meraki import sync as sync_module
@@ -81,6 +87,44 @@ def test_two_background_triggers_at_once_queue_one_sync_and_refuse_the_other(mer
     refused = [trigger.error for trigger in (ui, api) if trigger.error]
     assert len(refused) == 1 and isinstance(refused[0], SyncAlreadyRunning)
     assert f'is already pending: run #{run.pk}' in str(refused[0])
+
+
+@pytest.mark.usefixtures('committed')
+def test_the_command_and_the_ui_at_once_give_one_sync_and_a_clear_refusal(meraki_config, org_id, slow_dashboard):
+    user = User.objects.create_user(username='operator', password='operator')
+    permission = ObjectPermission.objects.create(name='run syncs', actions=['view', 'run'])
+    permission.object_types.add(ObjectType.objects.get_by_natural_key('netbox_meraki', 'syncrun'))
+    permission.users.add(user)
+
+    def command():
+        try:
+            call_command('meraki_sync', '--mode', 'dry_run', '--organization', org_id, stdout=open('/dev/null', 'w'))
+        except CommandError as exc:
+            return str(exc)
+        return ''
+
+    client = Client()
+    client.force_login(user)
+    assert client.get(reverse('plugins:netbox_meraki:sync')).status_code == 200  # the form, as a person opens it
+
+    def ui():
+        response = client.post(reverse('plugins:netbox_meraki:sync'), {'mode': 'dry_run', 'organization_ids': [org_id]})
+        return response.status_code, response.content.decode()
+
+    from_command, from_ui = all_at_once(command, ui)
+
+    assert not from_command.error and not from_ui.error, (from_command.error, from_ui.error)
+    runs = list(SyncRun.objects.all())
+    assert len(runs) == 1, [(run.pk, run.trigger, run.status, run.error) for run in runs]
+    (run,) = runs
+    status, page = from_ui.result
+    if run.trigger == RunTriggerChoices.COMMAND:
+        assert run.status == RunStatusChoices.COMPLETED and run.api_calls > 0
+        # Refused while the command's run starts (pending) or runs.
+        assert status == 200 and re.search(rf'is already (pending|running): run #{run.pk} ', page)
+    else:
+        assert run.status == RunStatusChoices.PENDING and status == 302
+        assert f'is already pending: run #{run.pk}' in from_command.result
 
 
 @pytest.mark.usefixtures('committed')

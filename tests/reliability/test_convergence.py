@@ -12,7 +12,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.forms.models import model_to_dict
 from django.test import override_settings
-from hypothesis import HealthCheck, given
+from hypothesis import HealthCheck, given, note
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
@@ -257,7 +257,7 @@ def test_netbox_converges_after_every_meraki_change_and_leaves_what_it_does_not_
         for step in range(STEPS + 1):
             if step:
                 operation, result = mutations.step()
-                data.draw(st.just(f'{operation} -> {result}'), label='did')
+                note(f'step {step}: {operation} -> {result}')
             run = sync_and_review(org_id)
             failed = list(run.changes.exclude(state__in=('applied', 'rejected')).values_list(
                 'kind', 'meraki_id', 'state', 'reason')[:5])
