@@ -26,7 +26,7 @@ from .secrets import redact
 
 __all__ = (
     'MerakiSyncService', 'SyncAlreadyRunning', 'SyncRefused', 'apply_review', 'approve_changes', 'cancel_run',
-    'execute_review', 'execute_run', 'reject_changes',
+    'execute_review', 'execute_run', 'interrupt_dead_runs', 'reject_changes',
 )
 
 logger = logging.getLogger('netbox_meraki.sync')
@@ -151,10 +151,25 @@ def run_is_alive(run):
 
 
 def interrupt(run):
-    run.status = RunStatusChoices.INTERRUPTED
-    run.completed = timezone.now()
-    run.error = run.error or 'Interrupted: the process running this sync stopped before it finished.'
-    run.save(update_fields=['status', 'completed', 'error'])
+    """Mark a run whose process is gone as interrupted, unless it finished in the meantime."""
+    values = {
+        'status': RunStatusChoices.INTERRUPTED,
+        'completed': timezone.now(),
+        'error': run.error or 'Interrupted: the process running this sync stopped before it finished.',
+    }
+    if SyncRun.objects.filter(pk=run.pk, status__in=ACTIVE).update(**values):
+        for name, value in values.items():
+            setattr(run, name, value)
+
+
+def interrupt_dead_runs():
+    """
+    Mark every pending or running run whose process is gone as interrupted, so that no page or API answer shows a
+    dead run as running until the next trigger of its organization. One query when nothing runs.
+    """
+    organization_ids = SyncRun.objects.filter(status__in=ACTIVE).values_list('organization_id', flat=True)
+    for organization_id in set(organization_ids):
+        active_run(organization_id)
 
 
 def create_run(organization_id, mode, network_ids, trigger, user, lock=False, enqueue=False):

@@ -28,6 +28,7 @@ from ..sync import (
     approve_changes,
     cancel_run,
     dashboard_client,
+    interrupt_dead_runs,
     reject_changes,
 )
 from . import serializers
@@ -107,6 +108,11 @@ class SyncRunViewSet(ActionPermissionsMixin, NetBoxReadOnlyModelViewSet):
         'reject': APPROVE_CHANGE,
         'apply': APPROVE_CHANGE,
     }
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if request.method == 'GET':
+            interrupt_dead_runs()  # a run whose process is gone reads as interrupted, not running
 
     def get_run(self, pk):
         """The run, if the user may view it (404 otherwise)."""

@@ -13,7 +13,7 @@ from ..sync import ACTIVE
 from ..tables import SyncRunTable
 from ..tables.display import action_totals, run_duration
 from .connection import connection_context
-from .mixins import PermissionRequiredView
+from .mixins import LiveRunsMixin, PermissionRequiredView
 
 __all__ = ('DashboardView', 'owned_objects')
 
@@ -43,7 +43,7 @@ def owned_objects():
     return rows
 
 
-class DashboardView(PermissionRequiredView):
+class DashboardView(LiveRunsMixin, PermissionRequiredView):
     """The plugin's home: connection, last and next runs, what the plugin owns, recent runs and their logs."""
 
     permission_required = 'netbox_meraki.view_syncrun'

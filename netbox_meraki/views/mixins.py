@@ -2,7 +2,9 @@ from django.views.generic import View
 
 from utilities.views import ContentTypePermissionRequiredMixin
 
-__all__ = ('PermissionRequiredView',)
+from ..sync import interrupt_dead_runs
+
+__all__ = ('LiveRunsMixin', 'PermissionRequiredView',)
 
 
 class PermissionRequiredView(ContentTypePermissionRequiredMixin, View):
@@ -12,3 +14,11 @@ class PermissionRequiredView(ContentTypePermissionRequiredMixin, View):
 
     def get_required_permission(self):
         return self.permission_required
+
+
+class LiveRunsMixin:
+    """A page showing runs' status: runs whose process is gone are marked interrupted first, never shown running."""
+
+    def get(self, request, *args, **kwargs):
+        interrupt_dead_runs()
+        return super().get(request, *args, **kwargs)

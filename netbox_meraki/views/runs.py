@@ -19,7 +19,7 @@ from ..tables import ChangeTable, ReviewRunTable, SyncRunTable
 from ..tables.changes import UNDECIDED
 from ..tables.display import action_totals, run_duration
 from .actions import ApproveSelected, RejectSelected
-from .mixins import PermissionRequiredView
+from .mixins import LiveRunsMixin, PermissionRequiredView
 
 __all__ = (
     'ReviewView', 'SyncRunApplyView', 'SyncRunCancelView', 'SyncRunChangesView', 'SyncRunListView',
@@ -74,7 +74,7 @@ def count_rows(run):
 
 
 @register_model_view(SyncRun, 'list', path='', detail=False)
-class SyncRunListView(generic.ObjectListView):
+class SyncRunListView(LiveRunsMixin, generic.ObjectListView):
     queryset = SyncRun.objects.select_related('user').defer('log')
     filterset = SyncRunFilterSet
     filterset_form = SyncRunFilterForm
@@ -84,7 +84,7 @@ class SyncRunListView(generic.ObjectListView):
 
 
 @register_model_view(SyncRun)
-class SyncRunView(generic.ObjectView):
+class SyncRunView(LiveRunsMixin, generic.ObjectView):
     queryset = SyncRun.objects.select_related('user', 'job')
     actions = ()
     template_name = 'netbox_meraki/syncrun.html'
@@ -108,7 +108,7 @@ class SyncRunView(generic.ObjectView):
 
 
 @register_model_view(SyncRun, 'progress')
-class SyncRunProgressView(generic.ObjectView):
+class SyncRunProgressView(LiveRunsMixin, generic.ObjectView):
     """The live part of a run's page, polled while the run is not finished."""
 
     queryset = SyncRun.objects.all()

@@ -14,7 +14,7 @@ from ..permissions import RUN_SYNC
 from ..secrets import redact
 from ..sync import ACTIVE, MerakiSyncService, SyncAlreadyRunning, SyncRefused
 from .connection import visible_organizations
-from .mixins import PermissionRequiredView
+from .mixins import LiveRunsMixin, PermissionRequiredView
 
 __all__ = ('SyncNowView',)
 
@@ -38,7 +38,7 @@ def runs_url(runs):
     return reverse('plugins:netbox_meraki:syncrun_list') + '?' + urlencode([('id', run.pk) for run in runs])
 
 
-class SyncNowView(PermissionRequiredView):
+class SyncNowView(LiveRunsMixin, PermissionRequiredView):
     """Start a sync: one background job per organization, then follow it on its run's page."""
 
     permission_required = RUN_SYNC

@@ -14,7 +14,8 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from core.models import ObjectType
+from core.choices import JobStatusChoices
+from core.models import Job, ObjectType
 from dcim.models import Device
 from users.models import ObjectPermission, User
 
@@ -175,6 +176,33 @@ def test_a_queued_run_given_up_on_does_not_start_when_its_job_comes(meraki_confi
     run.refresh_from_db()
     assert (run.status, run.api_calls, run.started) == (RunStatusChoices.INTERRUPTED, 0, None)
     assert not run.changes.exists()
+
+
+@pytest.mark.django_db
+def test_a_run_whose_worker_died_is_shown_interrupted_without_another_sync(meraki_config, org_id, admin_client):
+    (run,) = MerakiSyncService().sync_all(mode='dry_run', organization_ids=[org_id])
+    # The worker died with the job: RQ and NetBox mark the job failed; the run never started.
+    Job.objects.filter(pk=run.job.pk).update(status=JobStatusChoices.STATUS_FAILED)
+
+    page = admin_client.get(reverse('plugins:netbox_meraki:syncrun_list')).content.decode()
+
+    run.refresh_from_db()
+    assert run.status == RunStatusChoices.INTERRUPTED and run.completed
+    assert 'Interrupted' in page
+    assert SyncRun.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_run_that_finished_meanwhile_is_never_marked_interrupted(meraki_config, org_id):
+    # A check that read the run while it ran, and finds the lock free only after the run has finished and saved.
+    (run,) = MerakiSyncService().sync_all(mode='dry_run', organization_ids=[org_id], background=False)
+    seen_running = SyncRun.objects.get(pk=run.pk)
+    seen_running.status = RunStatusChoices.RUNNING
+
+    sync_module.interrupt(seen_running)
+
+    run.refresh_from_db()
+    assert run.status == RunStatusChoices.COMPLETED and not run.error
 
 
 # A person editing a synced object while a sync runs.

@@ -1,7 +1,7 @@
 """
 Crash safety: a process applying a plan is killed (SIGKILL) at a random moment. NetBox stays consistent (each change
-written whole, with its state and its changelog, or not at all), the run is shown as interrupted, its lock is free,
-and the next run converges.
+written whole, with its state and its changelog, or not at all), the run is shown as interrupted on its page and in
+the REST API before any other sync, its lock is free, and the next run converges.
 
 Each trial syncs in a child process (`django.setup()` as `netbox meraki_sync` does) against this test database and
 the in-process simulator. The next trial's child starts while the current one runs, to hide its start-up time.
@@ -18,10 +18,13 @@ from pathlib import Path
 import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
+from django.test import Client
+from django.urls import reverse
 
 from core.models import ObjectChange
 from dcim.models import Cable, Device, DeviceType, Interface, Site
 from ipam.models import VLAN, VRF, IPAddress, Prefix, VLANGroup
+from users.models import User
 from wireless.models import WirelessLAN, WirelessLANGroup
 
 from netbox_meraki.apply import BATCH_SIZE
@@ -229,6 +232,8 @@ def test_a_sync_killed_while_applying_leaves_netbox_consistent_and_the_next_run_
     simulator, org_id, meraki_config, child_env,
 ):
     rng = seeded_random('crash trials')
+    client = Client()
+    client.force_login(User.objects.create_superuser(username='watcher', password='watcher'))
     known = set()
     child = Child(child_env)
     for trial in range(TRIALS):
@@ -249,14 +254,16 @@ def test_a_sync_killed_while_applying_leaves_netbox_consistent_and_the_next_run_
         assert_consistent(run, before_ids)
         assert lock_is_free(org_id)
         if run.status == RunStatusChoices.RUNNING:
-            # The next trigger finds the run dead and says so.
-            next_run = sync_and_review(org_id)
+            # Whoever looks next, before any other sync, sees the run interrupted: its page, or the REST API.
+            if trial % 2:
+                answer = client.get(reverse('plugins-api:netbox_meraki-api:syncrun-detail', args=[run.pk]))
+                assert answer.json()['status']['value'] == RunStatusChoices.INTERRUPTED, answer.json()
+            else:
+                page = client.get(run.get_absolute_url()).content.decode()
+                assert 'Interrupted: the process running this sync stopped before it finished.' in page
             run.refresh_from_db()
-            assert run.status == RunStatusChoices.INTERRUPTED
-            assert 'Interrupted' in run.error
-            known.add(next_run.pk)
-        else:
-            known.add(sync_and_review(org_id).pk)
+            assert run.status == RunStatusChoices.INTERRUPTED and run.completed
+        known.add(sync_and_review(org_id).pk)
         assert_converged(org_id)
         known.update(SyncRun.objects.values_list('pk', flat=True))
         child = upcoming
