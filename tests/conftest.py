@@ -1,9 +1,12 @@
 """Fixtures shared by the test suites: the Meraki simulator and the plugin pointed at it."""
 
 import meraki
+import psycopg
 import pytest
+from django.db import connection
 
 from meraki_sim import Scale, Simulator
+from netbox_meraki.locks import organization_lock_key
 
 API_KEY = 'sim-key-0123456789abcdef0123456789abcdef'
 
@@ -29,6 +32,21 @@ def meraki_config(simulator, settings):
                   requests_per_second=10)
     settings.PLUGINS_CONFIG = {**settings.PLUGINS_CONFIG, 'netbox_meraki': config}
     return config
+
+
+@pytest.fixture
+def hold_organization_lock(db):
+    """
+    hold_organization_lock(organization_id): another database session takes the organization's sync lock until the
+    test ends, as the live process running a sync of it would. (A run marked running without it reads as dead.)
+    """
+    other = psycopg.connect(**connection.get_connection_params())
+
+    def hold(organization_id):
+        other.execute('SELECT pg_advisory_lock(%s)', [organization_lock_key(organization_id)])
+
+    yield hold
+    other.close()
 
 
 @pytest.fixture

@@ -3,9 +3,7 @@
 from datetime import timedelta
 
 import django_rq
-import psycopg
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from core.choices import JobStatusChoices
@@ -14,7 +12,6 @@ from dcim.models import Device, Site
 
 from netbox_meraki.choices import RunStatusChoices, RunTriggerChoices, SyncModeChoices
 from netbox_meraki.jobs import ScheduledSyncJob, SyncJob
-from netbox_meraki.locks import organization_lock_key
 from netbox_meraki.models import PluginSettings, SyncRun
 from netbox_meraki.scheduling import scheduled_job, sync_schedule
 
@@ -203,20 +200,18 @@ def test_an_occurrence_follows_an_interval_changed_while_it_was_queued(meraki_co
 
 
 @pytest.mark.django_db
-def test_an_occurrence_that_finds_every_organization_syncing_tries_again_in_five_minutes(meraki_config, org_id):
+def test_an_occurrence_that_finds_every_organization_syncing_tries_again_in_five_minutes(
+    meraki_config, org_id, hold_organization_lock,
+):
     enable_schedule(interval=60, mode=SyncModeChoices.DRY_RUN, organization_ids=[org_id])
     # Another process is syncing the organization: it holds the organization's lock.
     running = SyncRun.objects.create(
         organization_id=org_id, mode=SyncModeChoices.AUTO, trigger=RunTriggerChoices.MANUAL,
         status=RunStatusChoices.RUNNING, started=timezone.now(),
     )
-    other = psycopg.connect(**connection.get_connection_params())
-    try:
-        other.execute('SELECT pg_advisory_lock(%s)', [organization_lock_key(org_id)])
-        before = timezone.now()
-        job = run_job_occurrence(interval=60)
-    finally:
-        other.close()
+    hold_organization_lock(org_id)
+    before = timezone.now()
+    job = run_job_occurrence(interval=60)
 
     assert job.data['status'] == 'busy'
     assert f'run #{running.pk}' in job.data['message']

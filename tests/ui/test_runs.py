@@ -91,7 +91,8 @@ def test_the_runs_list_filters_by_status_mode_trigger_and_organization(admin_cli
     assert 'Org 1' not in admin_client.get(url, {'mode': 'auto'}).content.decode()
 
 
-def test_a_running_run_polls_its_progress_and_a_finished_one_stops(admin_client):
+def test_a_running_run_polls_its_progress_and_a_finished_one_stops(admin_client, hold_organization_lock):
+    hold_organization_lock('101')
     run = make_run(1, status=RunStatusChoices.RUNNING, phase='fetch', started=timezone.now(),
                    log=[{'time': '2026-01-01T10:00:00+00:00', 'level': 'info', 'message': 'Fetching networks'}])
     progress = reverse('plugins:netbox_meraki:syncrun_progress', kwargs={'pk': run.pk})
@@ -150,7 +151,8 @@ def test_a_runs_changes_filter_by_object_type_action_and_state(admin_client):
     assert 'NetBox refused: name taken' in admin_client.get(url).content.decode()
 
 
-def test_cancel_is_a_post_that_needs_the_run_sync_permission(user_client, user, grant):
+def test_cancel_is_a_post_that_needs_the_run_sync_permission(user_client, user, grant, hold_organization_lock):
+    hold_organization_lock('101')
     run = make_run(1, status=RunStatusChoices.RUNNING, started=timezone.now())
     url = reverse('plugins:netbox_meraki:syncrun_cancel', kwargs={'pk': run.pk})
     grant(user, 'netbox_meraki.view_syncrun')
