@@ -1,7 +1,8 @@
 """
 Benchmark of the sync engine (run by `make bench`): for organizations of growing size served by the Meraki
-simulator in its own process (realistic latency, Meraki's 10 requests/s limit), a first sync and a second
-sync with nothing changed, each measured in API calls, database queries, writes and time.
+simulator in its own process (realistic latency, Meraki's 10 requests/s limit), a dry run on the empty NetBox
+(fetch and plan only), a first sync and a second sync with nothing changed, each measured in API calls, database
+queries, writes and time. A size given as `<devices>:plan` is measured by its dry run only.
 """
 
 import os
@@ -43,8 +44,10 @@ class QueryCounter:
 def start_simulator(devices, latency_ms):
     port = free_port()
     process = subprocess.Popen(
+        # One network per 16 devices, as in the simulator's medium and large organizations.
         [sys.executable, '-m', 'meraki_sim', 'serve', '--port', str(port), '--seed', '1', '--devices', str(devices),
-         '--latency-ms', str(latency_ms), '--rate-limit', '10', '--api-key', API_KEY],
+         '--networks', str(max(1, round(devices / 16))), '--latency-ms', str(latency_ms), '--rate-limit', '10',
+         '--api-key', API_KEY],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     base_url = process.stdout.readline().strip().partition('=')[2]
@@ -57,17 +60,16 @@ def start_simulator(devices, latency_ms):
     return process, base_url
 
 
-def measure(organization_id):
+def measure(organization_id, mode=SyncModeChoices.AUTO):
     queries = QueryCounter()
     start = time.monotonic()
     with connection.execute_wrapper(queries):
-        (run,) = MerakiSyncService().sync_all(
-            mode=SyncModeChoices.AUTO, organization_ids=[organization_id], background=False,
-        )
+        (run,) = MerakiSyncService().sync_all(mode=mode, organization_ids=[organization_id], background=False)
     wall = time.monotonic() - start
     fetch = run.timings.get('fetch', 0)
     return {
         'status': run.status,
+        'planned': run.changes.count(),
         'api_calls': run.api_calls,
         'api_floor_s': run.api_calls / 10,
         'wall_s': wall,
@@ -81,8 +83,8 @@ def measure(organization_id):
     }
 
 
-COLUMNS = ('api_calls', 'api_floor_s', 'wall_s', 'fetch_s', 'outside_api_s', 'apply_s', 'queries', 'writes',
-           'changelog', 'peak_rss_mb')
+COLUMNS = ('api_calls', 'api_floor_s', 'wall_s', 'fetch_s', 'outside_api_s', 'apply_s', 'queries', 'planned',
+           'writes', 'changelog', 'peak_rss_mb')
 
 
 def main():
@@ -93,14 +95,17 @@ def main():
         print(f'latency {latency_ms} ms per request, Meraki limit 10 requests/s, plugin share 8/s')
         print(f"{'devices':>8} {'sync':>7} " + ' '.join(f'{c:>13}' for c in COLUMNS) + '  status')
         return
-    devices = int(sys.argv[1])
+    size, _, only = sys.argv[1].partition(':')
+    devices = int(size)
     config = settings.PLUGINS_CONFIG['netbox_meraki']
     config.update(api_key=API_KEY, requests_per_second=8)
     process, base_url = start_simulator(devices, latency_ms)
     try:
         config['base_url'] = base_url
         organization_id = MerakiSyncService.visible_organizations()[0]
-        results = {'first': measure(organization_id), 'second': measure(organization_id)}
+        results = {'dry run': measure(organization_id, SyncModeChoices.DRY_RUN)}
+        if only != 'plan':
+            results.update(first=measure(organization_id), second=measure(organization_id))
     finally:
         process.terminate()
         process.wait()
@@ -109,6 +114,8 @@ def main():
             f'{figures[c]:>13.2f}' if isinstance(figures[c], float) else f'{figures[c]:>13}' for c in COLUMNS
         )
         print(f'{devices:>8} {name:>7} {cells}  {figures["status"]}', flush=True)
+    if only == 'plan':
+        return
     first, second = results['first'], results['second']
     print(f'{"":>8} first sync wall / (API floor + apply) = '
           f'{first["wall_s"] / (first["api_floor_s"] + first["apply_s"]):.2f}; '
