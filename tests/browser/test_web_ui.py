@@ -203,3 +203,5 @@ def test_sync_review_and_apply_in_the_browser(
     page.get_by_role('heading', name='Meraki').wait_for()
     shoot(page, '20-site-meraki-panel')
     assert API_KEY not in page.content()
+    # The test body runs beside Playwright's event loop, in a context whose database connection no fixture sees.
+    connections.close_all()
