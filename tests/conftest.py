@@ -1,14 +1,73 @@
 """Fixtures shared by the test suites: the Meraki simulator and the plugin pointed at it."""
 
+import threading
+
+import django_rq
 import meraki
 import psycopg
 import pytest
+from django.conf import settings as django_settings
 from django.db import connection
 
 from meraki_sim import Scale, Simulator
 from netbox_meraki.locks import organization_lock_key
 
 API_KEY = 'sim-key-0123456789abcdef0123456789abcdef'
+# Fixtures of tests that commit to the test database outside pytest-django's transactions.
+COMMITTING_FIXTURES = ('committed', 'committed_db')
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """
+    Run the tests that commit (COMMITTING_FIXTURES) before transactional ones (`django_db(transaction=True)`): those
+    end by emptying the database (content types, custom fields, tags), and pytest-django orders tests without a
+    django_db mark after them.
+    """
+    def commits(item):
+        return any(name in getattr(item, 'fixturenames', ()) for name in COMMITTING_FIXTURES)
+
+    def transactional(item):
+        marker = item.get_closest_marker('django_db')
+        fixtures = getattr(item, 'fixturenames', ())
+        return bool(marker and marker.kwargs.get('transaction')) or 'transactional_db' in fixtures or (
+            'live_server' in fixtures)
+
+    committing = [item for item in items if commits(item)]
+    others = [item for item in items if not commits(item)]
+    first = next((number for number, item in enumerate(others) if transactional(item)), len(others))
+    items[:] = others[:first] + committing + others[first:]
+
+
+def clear_task_queues():
+    for name in django_settings.RQ_QUEUES:
+        rq_queue = django_rq.get_queue(name)
+        rq_queue.empty()
+        for registry in (rq_queue.scheduled_job_registry, rq_queue.deferred_job_registry):
+            for job_id in registry.get_job_ids():
+                registry.remove(job_id, delete_job=True)
+
+
+class Trigger(threading.Thread):
+    """
+    A trigger on a thread of its own (with its own database connection), which keeps what came of it. With a
+    barrier, it starts when the barrier's other parties do (the barrier's own timeout bounds the wait).
+    """
+
+    def __init__(self, target, barrier=None):
+        super().__init__(daemon=True)
+        self.target, self.barrier = target, barrier
+        self.result = self.error = None
+
+    def run(self):
+        try:
+            if self.barrier:
+                self.barrier.wait()
+            self.result = self.target()
+        except Exception as exc:
+            self.error = exc
+        finally:
+            connection.close()
 
 
 # Big enough for every product mix, small enough that a first sync takes seconds. A test that needs the

@@ -9,7 +9,6 @@ import copy
 import os
 import random
 
-import django_rq
 import pytest
 from django.conf import settings as django_settings
 from django.db import connection
@@ -31,7 +30,7 @@ from netbox_meraki.models import DEFAULT_ROLE_NAMES, Change, PluginSettings, Syn
 from netbox_meraki.plan import NetBoxState
 from netbox_meraki.sync import MerakiSyncService, apply_review, approve_changes, dashboard_client, mapping_options
 
-from ..conftest import API_KEY
+from ..conftest import API_KEY, clear_task_queues
 
 SOAK = os.environ.get('NETBOX_MERAKI_SOAK') == '1'
 # Kinds the plugin owns, and the primary IP (an update of the device), in apply order.
@@ -43,29 +42,6 @@ WRITTEN_MODELS = (
 )
 # A small organization for tests that sync many times: three networks of every product mix, ten devices.
 SMALL_SCALE = Scale(organizations=1, networks=3, devices=10)
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(items):
-    """
-    Run the tests that commit (fixture `committed`) before transactional ones (`django_db(transaction=True)`): those
-    end by emptying the database (content types, custom fields, tags), and pytest-django orders tests without a
-    django_db mark after them.
-    """
-    committing = [item for item in items if 'committed' in getattr(item, 'fixturenames', ())]
-    if not committing:
-        return
-    marked = {id(item) for item in committing}
-    others = [item for item in items if id(item) not in marked]
-
-    def transactional(item):
-        marker = item.get_closest_marker('django_db')
-        fixtures = getattr(item, 'fixturenames', ())
-        return bool(marker and marker.kwargs.get('transaction')) or 'transactional_db' in fixtures or (
-            'live_server' in fixtures)
-
-    first = next((number for number, item in enumerate(others) if transactional(item)), len(others))
-    items[:] = others[:first] + committing + others[first:]
 
 
 def soak(quick, long):
@@ -106,15 +82,23 @@ def sync_and_review(org_id, mode=SyncModeChoices.AUTO):
 # What NetBox holds and what Meraki says.
 
 
-def owned_values(org_id):
-    """{(kind, Meraki identity): field values} of every object the plugin owns for the organization."""
+def netbox_state(org_id):
+    """
+    What NetBox holds for the organization, with the shared objects known by name: a device's type by its model, a
+    role by its product type.
+    """
     state = NetBoxState(org_id, PluginSettings.load())
-    # Shared objects are known by name: a device's type by its model, a role by its product type.
     if manufacturer := state.pk('manufacturer', 'meraki'):
         for device_type in DeviceType.objects.filter(manufacturer_id=manufacturer):
             state.remember('devicetype', device_type.model, device_type)
     for product_type in DEFAULT_ROLE_NAMES:
         state.pk('role', product_type)
+    return state
+
+
+def owned_values(org_id):
+    """{(kind, Meraki identity): field values} of every object the plugin owns for the organization."""
+    state = netbox_state(org_id)
     values = {}
     for kind in OWNED_KINDS:
         source = 'device' if kind == 'primaryip' else kind
@@ -224,15 +208,6 @@ def remove_rows_since(marks):
     PluginSettings.objects.all().delete()
 
 
-def clear_task_queues():
-    for name in django_settings.RQ_QUEUES:
-        rq_queue = django_rq.get_queue(name)
-        rq_queue.empty()
-        for registry in (rq_queue.scheduled_job_registry, rq_queue.deferred_job_registry):
-            for job_id in registry.get_job_ids():
-                registry.remove(job_id, delete_job=True)
-
-
 @pytest.fixture(scope='session')
 def test_database(django_db_setup, django_db_blocker):
     """
@@ -261,7 +236,7 @@ def committed(test_database, django_db_blocker):
         assert connection.settings_dict['NAME'] == connection.creation._get_test_db_name()
         assert CustomField.objects.filter(name='meraki_firmware').exists(), (
             'The test database lost its migration data: a transactional test ran before this one '
-            '(see pytest_collection_modifyitems).')
+            '(see pytest_collection_modifyitems in tests/conftest.py).')
         marks = high_water_marks()
         clear_task_queues()
         try:

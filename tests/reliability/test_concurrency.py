@@ -10,7 +10,6 @@ import time
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
@@ -27,29 +26,12 @@ from netbox_meraki.jobs import SyncJob
 from netbox_meraki.models import SyncRun
 from netbox_meraki.sync import MerakiSyncService, SyncAlreadyRunning, create_run
 
+from ..conftest import Trigger
 from .conftest import assert_converged, sync
 
 
-class Trigger(threading.Thread):
-    """A trigger on a thread of its own (its own database connection), started with the others by a barrier."""
-
-    def __init__(self, target, barrier):
-        super().__init__(daemon=True)
-        self.target, self.barrier = target, barrier
-        self.result = self.error = None
-
-    def run(self):
-        try:
-            self.barrier.wait(timeout=30)
-            self.result = self.target()
-        except Exception as exc:
-            self.error = exc
-        finally:
-            connection.close()
-
-
 def all_at_once(*targets):
-    barrier = threading.Barrier(len(targets))
+    barrier = threading.Barrier(len(targets), timeout=30)
     triggers = [Trigger(target, barrier) for target in targets]
     for trigger in triggers:
         trigger.start()

@@ -22,7 +22,7 @@ from django.test import Client
 from django.urls import reverse
 
 from core.models import ObjectChange
-from dcim.models import Cable, Device, DeviceType, Interface, Site
+from dcim.models import Cable, Device, Interface, Site
 from ipam.models import VLAN, VRF, IPAddress, Prefix, VLANGroup
 from users.models import User
 from wireless.models import WirelessLAN, WirelessLANGroup
@@ -32,10 +32,9 @@ from netbox_meraki.choices import ChangeActionChoices, ChangeStateChoices, RunSt
 from netbox_meraki.kinds import KINDS
 from netbox_meraki.locks import release_organization, try_lock_organization
 from netbox_meraki.mapping import REFERENCE_KINDS
-from netbox_meraki.models import DEFAULT_ROLE_NAMES, PluginSettings, SyncedObject, SyncRun
-from netbox_meraki.plan import NetBoxState
+from netbox_meraki.models import SyncedObject, SyncRun
 
-from .conftest import assert_converged, seeded_random, soak, sync_and_review
+from .conftest import assert_converged, netbox_state, seeded_random, soak, sync_and_review
 
 pytestmark = pytest.mark.usefixtures('committed')
 
@@ -116,16 +115,6 @@ def wait_for_apply(org_id, known, timeout=60):
     raise AssertionError('No run started applying.')
 
 
-def shared_state(org_id):
-    state = NetBoxState(org_id, PluginSettings.load())
-    if manufacturer := state.pk('manufacturer', 'meraki'):
-        for device_type in DeviceType.objects.filter(manufacturer_id=manufacturer):
-            state.remember('devicetype', device_type.model, device_type)
-    for product_type in DEFAULT_ROLE_NAMES:
-        state.pk('role', product_type)
-    return state
-
-
 def assert_consistent(run, before_ids):
     """Every change of the killed run is either wholly in NetBox (object, ownership, changelog) or not at all."""
     changes = list(run.changes.order_by('sequence'))
@@ -136,7 +125,7 @@ def assert_consistent(run, before_ids):
     waiting = [change.sequence for change in changes if change.state == ChangeStateChoices.PENDING]
     if handled and waiting:
         assert max(handled) < min(waiting)
-    state = shared_state(run.organization_id)
+    state = netbox_state(run.organization_id)
 
     # Every ownership record points at an existing object.
     for row in SyncedObject.objects.all():

@@ -9,9 +9,7 @@ import time
 from io import StringIO
 from pathlib import Path
 
-import django_rq
 import pytest
-from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.db import connection
 
@@ -20,17 +18,10 @@ from core.models import Job
 from netbox_meraki.jobs import ScheduledSyncJob, SyncJob
 from netbox_meraki.models import Change, PluginSettings, SyncRun
 
+from ..conftest import clear_task_queues
+
 REPO = Path(__file__).resolve().parents[2]
 NETBOX = Path(sys.executable).parent / 'netbox'
-
-
-def clear_task_queues():
-    for name in django_settings.RQ_QUEUES:
-        rq_queue = django_rq.get_queue(name)
-        rq_queue.empty()
-        for registry in (rq_queue.scheduled_job_registry, rq_queue.deferred_job_registry):
-            for job_id in registry.get_job_ids():
-                registry.remove(job_id, delete_job=True)
 
 
 @pytest.fixture(autouse=True)

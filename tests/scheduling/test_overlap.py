@@ -4,34 +4,15 @@ import threading
 import time
 
 import pytest
-from django.db import connection
 
 from netbox_meraki.choices import RunStatusChoices, RunTriggerChoices, SyncModeChoices
 from netbox_meraki.models import PluginSettings, SyncRun
 from netbox_meraki.sync import MerakiSyncService, SyncAlreadyRunning
 
+from ..conftest import Trigger
 from .conftest import enable_schedule, schedule_meraki_sync
 
 pytestmark = pytest.mark.usefixtures('committed_db')
-
-
-class Trigger(threading.Thread):
-    """Runs a trigger on a thread of its own (with its own database connection) and keeps what came of it."""
-
-    def __init__(self, target, barrier=None):
-        super().__init__(daemon=True)
-        self.target, self.barrier = target, barrier
-        self.result = self.error = None
-
-    def run(self):
-        try:
-            if self.barrier:
-                self.barrier.wait(timeout=10)
-            self.result = self.target()
-        except Exception as exc:
-            self.error = exc
-        finally:
-            connection.close()
 
 
 def manual_sync(org_id):
@@ -116,7 +97,7 @@ def test_a_second_scheduler_during_a_scheduled_sync_finds_it_not_due_and_names_i
 
 def test_two_triggers_at_once_give_one_sync_and_one_clear_refusal(meraki_config, slow_dashboard, org_id):
     enable_schedule(interval=30, mode=SyncModeChoices.DRY_RUN, organization_ids=[org_id])
-    barrier = threading.Barrier(2)
+    barrier = threading.Barrier(2, timeout=10)
     manual = Trigger(lambda: manual_sync(org_id), barrier)
     scheduled = Trigger(scheduled_check, barrier)
     manual.start()
