@@ -230,7 +230,7 @@ class Backend:
         hang = self.faults.trigger(('timeout',), endpoint, networks)
         failure = self.faults.trigger(('server_error', 'network_error'), endpoint, networks)
         if failure:
-            message = 'Internal server error' if failure.status >= 500 else 'Injected error'
+            message = failure.message or ('Internal server error' if failure.status >= 500 else 'Injected error')
             response = json_response(failure.status, {'errors': [message]})
         else:
             request = SimpleNamespace(dashboard=self.dashboard, org=org, args=args, filters=filters, visible=visible)

@@ -39,7 +39,7 @@ class Fault:
     It matches requests to ``endpoint`` (a counted endpoint such as 'GET /networks/{networkId}/appliance/vlans'; None
     for all) and, with ``network_id``, only those about that network. ``share`` of the matching requests trigger
     it, spread evenly (0.5 = every other one); ``count`` limits how many times it triggers and ``seconds`` how long
-    it lasts.
+    it lasts. ``message`` replaces the error's default wording (a client must not depend on it).
     """
 
     kind: str
@@ -50,6 +50,7 @@ class Fault:
     status: int | None = None
     seconds: float | None = None
     retry_after: int = 1
+    message: str | None = None
     id: int = 0
     expires: float | None = field(default=None, repr=False)
     _credit: float = field(default=0.0, repr=False)
@@ -84,6 +85,7 @@ class Fault:
             'share': self.share,
             'status': self.status,
             'seconds': self.seconds,
+            'message': self.message,
         }
 
 

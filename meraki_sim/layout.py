@@ -4,13 +4,14 @@ import ipaddress
 import math
 
 from .catalog import model_info
-from .settings import new_port, new_ssids, port_peer_kind
+from .settings import new_port, new_ssids, port_peer_kind, ssids_taken
 
 __all__ = ('AddressPool', 'SiteLayout')
 
 VLAN_NAMES = {1: 'Default', 10: 'Corp', 20: 'Voice', 30: 'Guest', 40: 'Cameras', 50: 'IoT', 99: 'Management'}
 DNS = (('8.8.8.8', '8.8.4.4'), ('1.1.1.1', '1.0.0.1'), ('208.67.222.222', '208.67.220.220'))
 DEFAULT_SINGLE_LAN = '192.168.128.0/24'
+IPV6_BLOCK = ipaddress.ip_network('2001:db8::/32')
 
 # The port a device other than a switch or appliance uses towards its switch.
 EDGE_PORT = {'MR': 'wired0', 'MV': 'eth0', 'MG': 'lan1'}
@@ -31,6 +32,11 @@ class AddressPool:
             start = int(self.block.network_address)  # exhausted: start over rather than fail
         self.cursor = start + size
         return ipaddress.ip_network((start, prefix))
+
+
+def ipv6_host(public_ip):
+    """A documentation-range IPv6 address (2001:db8::/32) whose /64 carries an IPv4 address's 32 bits."""
+    return IPV6_BLOCK.network_address + (int(ipaddress.ip_address(public_ip)) << 64) + 1
 
 
 def prefix_for(hosts):
@@ -63,7 +69,7 @@ class SiteLayout:
         self.address()
         self.connect()
         if 'wireless' in self.network['productTypes']:
-            self.org.ssids[self.network['id']] = new_ssids(self.rng)
+            self.org.ssids[self.network['id']] = new_ssids(self.rng, ssids_taken(self.org.ssids.values()))
         self.cable()
         self.configure_ports()
 
@@ -246,6 +252,10 @@ class SiteLayout:
                     'ipAssignedBy': 'static' if static else 'dhcp',
                 }
             )
+            if not static:
+                # ISPs that hand out addresses by DHCP give IPv6 too (SLAAC): one /64 per line, derived from the
+                # line's IPv4 address so that it is unique without another random draw.
+                uplinks[-1]['ipv6'] = {'address': str(ipv6_host(public)), 'gateway': 'fe80::1'}
             wan = {'wanEnabled': 'enabled', 'usingStaticIp': static, 'vlan': None}
             if static:
                 wan.update(

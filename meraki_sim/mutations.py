@@ -193,25 +193,37 @@ def _next_lan_ip(peers):
 
 def move_device(dashboard, serial, network_id):
     """
-    Move a device to another network of its organization; its links go, as after recabling, and a device
-    with a LAN address takes a new one in its new network.
+    Move a device to another network; its links go, as after recabling, and a device with a LAN address takes a
+    new one in its new network. A network of another organization moves the device there, as releasing it from
+    one organization's inventory and claiming it into the other's does: same serial, gone from the first.
     """
     org = _device_org(dashboard, serial)
-    if network_id not in org.networks:
-        raise LookupError(f'Unknown network {network_id} in organization {org.id}')
+    target = _network_org(dashboard, network_id)
     device = org.devices[serial]
     old = device['networkId']
+    _drop_links(org, serial)
+    if target is not org:
+        _transfer(org, target, serial)
+        _log(org, old, 'Device removed', serial, None)
     if device['lanIp']:
-        peers = [org.devices[s] for s in sorted(org.devices) if org.devices[s]['networkId'] == network_id]
+        peers = [target.devices[s] for s in sorted(target.devices)
+                 if target.devices[s]['networkId'] == network_id and s != serial]
         device['lanIp'] = _next_lan_ip(peers)
-        for uplink in org.uplinks.get(serial, []):
+        for uplink in target.uplinks.get(serial, []):
             if uplink.get('ip'):
                 uplink['ip'] = device['lanIp']
-    device['networkId'] = org.inventory[serial]['networkId'] = network_id
-    _ensure_product(org, org.networks[network_id], device['productType'])
-    _drop_links(org, serial)
-    _log(org, network_id, 'Device moved', old, network_id)
+    device['networkId'] = target.inventory[serial]['networkId'] = network_id
+    _ensure_product(target, target.networks[network_id], device['productType'])
+    _log(target, network_id, 'Device moved', old, network_id)
     return copy.deepcopy(device)
+
+
+def _transfer(org, target, serial):
+    """Hand a device and everything kept per device over to another organization."""
+    for table in ('devices', 'inventory', 'statuses', 'uplinks', 'management', 'switch_ports'):
+        source = getattr(org, table)
+        if serial in source:
+            getattr(target, table)[serial] = source.pop(serial)
 
 
 def rename_network(dashboard, network_id, name):
@@ -354,6 +366,32 @@ def remove_link(dashboard, serial, port_id):
     return copy.deepcopy(removed)
 
 
+def connect_neighbour(dashboard, serial, port_id, system_name, remote_port, platform='cisco C9300-48P',
+                      description='Cisco IOS XE Software, C9300', capabilities='Switch', management_address=None):
+    """
+    Connect a switch port to a device that is not a Meraki device, advertising `system_name` and `remote_port` over
+    LLDP and CDP; whatever the port was connected to is unplugged. Returns the new link.
+    """
+    org = _device_org(dashboard, serial)
+    if not any(port['portId'] == str(port_id) for port in org.switch_ports.get(serial, [])):
+        raise LookupError(f'Device {serial} has no switch port {port_id}')
+    if not str(system_name).strip() or not str(remote_port).strip():
+        raise ValueError('A neighbour needs a system name and a port')
+    _drop_links(org, serial, str(port_id))
+    link = {
+        'a': {'serial': serial, 'portId': str(port_id)},
+        'b': {
+            'serial': None, 'portId': str(remote_port), 'systemName': str(system_name),
+            'chassisId': dashboard.ids.foreign_mac('70:ea:1a'), 'managementAddress': management_address,
+            'systemDescription': description, 'platform': platform, 'capabilities': capabilities,
+        },
+        'protocols': ['cdp', 'lldp'],
+    }
+    org.links.append(link)
+    org.touch()
+    return copy.deepcopy(link)
+
+
 def set_device_status(dashboard, serial, status):
     """Set a device's availability status."""
     if status not in STATUSES:
@@ -437,6 +475,7 @@ MUTATIONS = {
         set_port_vlans,
         recable,
         remove_link,
+        connect_neighbour,
         set_device_status,
         edit_device,
         edit_network,

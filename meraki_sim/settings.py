@@ -2,7 +2,7 @@
 
 from .catalog import model_info
 
-__all__ = ('new_port', 'new_ssids', 'port_peer_kind')
+__all__ = ('new_port', 'new_ssids', 'port_peer_kind', 'ssids_taken')
 
 # Port settings every port shares; never changed in place, so ports may share these dicts.
 PROFILE_OFF = {'enabled': False, 'id': '', 'iname': None}
@@ -10,9 +10,71 @@ MIRROR_OFF = {'mode': 'Not mirroring traffic'}
 NO_MODULE = {'model': None}
 
 
-def new_ssids(rng=None):
-    """The 15 SSID slots of a wireless network; with ``rng``, a few of them configured and enabled."""
-    configured = (('Corp', '8021x-radius'), ('Guest', 'psk'), ('IoT', 'psk'), ('Voice', 'psk'))
+# The security of configured SSIDs as (authMode, encryption), encryption a wpaEncryptionMode or 'wep', per kind: a
+# company SSID uses 802.1X, a guest one is open or has a key like the others. Each configured SSID of an organization
+# takes the next entry of its kind, so that even a small organization shows a spread of what Meraki documents.
+SECURITY = {
+    'enterprise': (
+        ('8021x-radius', 'WPA2 only'),
+        ('8021x-nac', 'WPA3 Transition Mode'),
+        ('8021x-meraki', 'WPA1 and WPA2'),
+        ('8021x-radius', 'WPA3 192-bit Security'),
+        ('8021x-localradius', 'WPA3 only'),
+        ('8021x-entra', 'WPA2 only'),
+        ('8021x-google', 'WPA1 only'),
+    ),
+    'personal': (
+        ('psk', 'wep'),
+        ('psk', 'WPA1 only'),
+        ('psk', 'WPA3 Transition Mode'),
+        ('ipsk-without-radius', 'WPA2 only'),
+        ('psk', 'WPA1 and WPA2'),
+        ('ipsk-with-radius', 'WPA3 only'),
+        ('psk', 'WPA2 only'),
+        ('ipsk-with-nac', 'WPA2 only'),
+        ('ipsk-with-radius-easy-psk', 'WPA2 only'),
+    ),
+    'open': (
+        ('open', None),
+        ('open-enhanced', None),
+        ('open-with-nac', None),
+        ('open-with-radius', None),
+        ('open-enhanced-with-radius', None),
+    ),
+}
+RADIUS_MODES = ('open-with-radius', 'open-enhanced-with-radius', '8021x-radius', 'ipsk-with-radius',
+                'ipsk-with-radius-easy-psk')
+RADIUS_SERVERS = ({'host': '10.255.0.10', 'port': 1812, 'id': '1', 'openRoamingCertificateId': None},)
+
+
+def security_kind(auth_mode):
+    """The SECURITY kind of an authMode."""
+    if auth_mode.startswith('8021x-'):
+        return 'enterprise'
+    return 'open' if auth_mode.startswith('open') else 'personal'
+
+
+def ssid_security(auth_mode, encryption):
+    """An SSID's security fields as Meraki returns them, each only with the modes it applies to."""
+    fields = {'authMode': auth_mode}
+    if auth_mode.startswith('8021x-'):
+        fields.update(encryptionMode='wpa-eap', wpaEncryptionMode=encryption)
+    elif encryption == 'wep':
+        fields['encryptionMode'] = 'wep'
+    elif encryption:
+        fields.update(encryptionMode='wpa', wpaEncryptionMode=encryption)
+    if auth_mode in RADIUS_MODES:
+        fields['radiusServers'] = [dict(server) for server in RADIUS_SERVERS]
+    return fields
+
+
+def new_ssids(rng=None, taken=None):
+    """
+    The 15 SSID slots of a wireless network; with ``rng``, a few of them configured and enabled, with the security
+    that follows the ``taken`` SSIDs the organization has configured so far (see ssids_taken).
+    """
+    configured = (('Corp', 'enterprise'), ('Guest', 'personal'), ('IoT', 'personal'), ('Voice', 'personal'))
+    taken = dict(taken or dict.fromkeys(SECURITY, 0))
     count = rng.choice((1, 2, 2, 3, 3, 4)) if rng else 0
     ssids = []
     for number in range(15):
@@ -38,24 +100,28 @@ def new_ssids(rng=None):
             'speedBurst': {'enabled': False},
         }
         if number < count:
-            name, auth = configured[number]
+            name, kind = configured[number]
             if name == 'Guest' and rng.random() < 0.4:
-                auth = 'open'
-            ssid.update(name=name, enabled=number == 0 or rng.random() < 0.85, authMode=auth)
-            if auth == 'psk':
-                ssid.update(encryptionMode='wpa', wpaEncryptionMode='WPA2 only')
-            elif auth == '8021x-radius':
-                ssid.update(
-                    encryptionMode='wpa-eap',
-                    wpaEncryptionMode='WPA2 only',
-                    radiusServers=[{'host': '10.255.0.10', 'port': 1812, 'id': '1', 'openRoamingCertificateId': None}],
-                )
+                kind = 'open'
+            ssid.update(name=name, enabled=number == 0 or rng.random() < 0.85)
+            ssid.update(ssid_security(*SECURITY[kind][taken[kind] % len(SECURITY[kind])]))
+            taken[kind] += 1
             if name == 'Guest':
                 ssid.update(splashPage='Click-through splash page', lanIsolationEnabled=True)
             else:
                 ssid.update(ipAssignmentMode='Bridge mode', useVlanTagging=True, defaultVlanId=10 * (number + 1))
         ssids.append(ssid)
     return ssids
+
+
+def ssids_taken(ssid_lists):
+    """How many configured SSIDs of each SECURITY kind these networks' SSID slots hold."""
+    taken = dict.fromkeys(SECURITY, 0)
+    for ssids in ssid_lists:
+        for ssid in ssids:
+            if not ssid['name'].startswith('Unconfigured SSID'):
+                taken[security_kind(ssid['authMode'])] += 1
+    return taken
 
 
 def new_port(model, port_id, kind=None, vlan_ids=(1,), mgmt_vlan=1, rng=None, peer_name=None):

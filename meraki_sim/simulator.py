@@ -137,7 +137,8 @@ class Simulator:
     # Faults and settings.
 
     def inject(
-        self, kind, endpoint=None, network_id=None, count=None, share=1.0, status=None, seconds=None, retry_after=1
+        self, kind, endpoint=None, network_id=None, count=None, share=1.0, status=None, seconds=None, retry_after=1,
+        message=None,
     ):
         """Activate a fault (see faults.KINDS); returns it. ``endpoint`` is a counted template or None for all."""
         return self.backend.faults.add(
@@ -149,6 +150,7 @@ class Simulator:
             status=status,
             seconds=seconds,
             retry_after=retry_after,
+            message=message,
         )
 
     def faults(self):
@@ -186,7 +188,7 @@ class Simulator:
         return self.backend.mutate('add_device', network_id=network_id, model=model, name=name, status=status)
 
     def move_device(self, serial, network_id):
-        """Move a device to another network of its organization; returns the device."""
+        """Move a device to another network, of its organization or of another one; returns the device."""
         return self.backend.mutate('move_device', serial=serial, network_id=network_id)
 
     def rename_network(self, network_id, name):
@@ -230,6 +232,16 @@ class Simulator:
     def remove_link(self, serial, port_id):
         """Unplug a port; returns the links removed."""
         return self.backend.mutate('remove_link', serial=serial, port_id=port_id)
+
+    def connect_neighbour(self, serial, port_id, system_name, remote_port, **advertised):
+        """
+        Connect a switch port to a device that is not Meraki's, advertising `system_name` and `remote_port` (and
+        `platform`, `description`, `capabilities`, `management_address`); returns the new link.
+        """
+        return self.backend.mutate(
+            'connect_neighbour', serial=serial, port_id=port_id, system_name=system_name, remote_port=remote_port,
+            **advertised,
+        )
 
     def set_device_status(self, serial, status):
         """Set a device's availability status; returns {'serial', 'status', 'previous'}."""

@@ -221,6 +221,17 @@ def uplink_addresses(org, filters):
                         'public': {'address': uplink['publicIp']},
                     }
                 )
+            if uplink.get('ipv6'):
+                addresses.append(
+                    {
+                        'protocol': 'ipv6',
+                        'assignmentMode': 'dynamic',
+                        'address': uplink['ipv6']['address'],
+                        'gateway': uplink['ipv6']['gateway'],
+                        'nameservers': {'addresses': ['::', '::']},
+                        'public': {'address': None},
+                    }
+                )
             uplinks.append({'interface': uplink['interface'], 'addresses': addresses})
         return {
             'mac': device['mac'],
@@ -253,7 +264,11 @@ def appliance_uplink_statuses(org, filters):
                 'enabled': len(pair) > 1,
                 'role': 'spare' if len(pair) > 1 and pair.index(device['serial']) else 'primary',
             },
-            'uplinks': [dict(uplink) for uplink in org.uplinks.get(device['serial']) or []],
+            # The simulator serves uplinks' IPv6 addresses only through the uplink addresses endpoint.
+            'uplinks': [
+                {key: value for key, value in uplink.items() if key != 'ipv6'}
+                for uplink in org.uplinks.get(device['serial']) or []
+            ],
         }
 
     return Listing(entries, build)

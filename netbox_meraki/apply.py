@@ -16,10 +16,13 @@ from extras.models import Tag
 from netbox.context_managers import event_tracking
 from utilities.request import NetBoxFakeRequest
 
+from .cascade import CascadeCheck
 from .choices import ChangeActionChoices, ChangeStateChoices
-from .kinds import KINDS, from_json
+from .events import queued_events, restore_events, send_events_on_commit
+from .kinds import KINDS, from_json, to_json
 from .mapping import REFERENCE_KINDS, Ref
 from .models import Change, SyncedObject
+from .plan import natural_matches
 
 __all__ = ('apply_changes', 'record_networks')
 
@@ -28,6 +31,11 @@ logger = logging.getLogger('netbox_meraki.apply')
 # Changes per transaction: each batch commits with the states of its changes, so a crash loses no record
 # of what was written, and long syncs do not hold one huge transaction.
 BATCH_SIZE = 100
+# What applying writes back to a change: an apply may turn a change into another (a creation into an adoption, a
+# deletion into a mark), with what the deletion would have taken along.
+APPLY_FIELDS = ('state', 'reason', 'object_id', 'action', 'before', 'after', 'cascade')
+# Kinds a creation re-matches by natural key before it writes (see Applier.existing).
+NATURAL_KEY_KINDS = ('device', 'site', 'interface', 'ipaddress')
 # Every object the plugin creates carries this tag, so NetBox's own lists filter what the plugin owns.
 OWNER_TAG = 'meraki'
 
@@ -41,9 +49,10 @@ class Skipped(Exception):
 
 
 def sync_request(run, user):
+    # What NetBox's event rules copy from a request (copy_safe_request), path_info included: webhooks need it.
     return NetBoxFakeRequest({
         'META': {}, 'COOKIES': {}, 'POST': {}, 'GET': {}, 'FILES': {},
-        'user': user, 'method': 'POST', 'path': '', 'id': run.request_id or uuid.uuid4(),
+        'user': user, 'method': 'POST', 'path': '', 'path_info': '', 'id': run.request_id or uuid.uuid4(),
     })
 
 
@@ -56,12 +65,18 @@ def describe(exc):
 
 
 class Applier:
-    def __init__(self, run, state):
+    def __init__(self, run, state, changes=()):
         self.run = run
         self.state = state
         self.tags = {}
         self.owned = []
         self.now = timezone.now()
+        self.deleted = set()  # (kind, Meraki identity) of what this apply deleted
+        # What this apply removes may go with the objects it deletes; nothing else may (see delete()).
+        self.cascades = CascadeCheck(run.organization_id, {
+            (state.type_id(change.kind), change.object_id) for change in changes
+            if change.action == ChangeActionChoices.DELETE
+        })
 
     def tags_for(self, kind):
         """The plugin's own tag plus the extra tags configured for the kind (created when missing)."""
@@ -71,24 +86,27 @@ class Applier:
         return self.tags[kind]
 
     def apply(self, change):
+        """Apply one change; return a note on what was done instead of the plan, if anything ('' otherwise)."""
         if change.action == ChangeActionChoices.CREATE:
-            self.create(change)
-        elif change.action == ChangeActionChoices.DELETE:
-            self.delete(change)
-        else:
-            self.update(change)
+            return self.create(change)
+        if change.action == ChangeActionChoices.DELETE:
+            return self.delete(change)
+        return self.update(change)
 
     def create(self, change):
+        """Create the object, unless NetBox has it by now: the plugin's own, a component to adopt, or a conflict."""
         spec = KINDS[change.kind]
         if self.state.pk(change.kind, change.meraki_id):
             if change.kind in REFERENCE_KINDS:
-                return  # someone created it since the plan: use theirs
+                return ''  # someone created it since the plan: use theirs
             raise Conflict(f'{change.kind} {change.meraki_id} was created in NetBox since the plan was made.')
         row = self.state.owned[change.kind].get(change.meraki_id)
         if row is not None and row.last_synced > self.run.created:
             # Another run created it after this plan was made, and a person has deleted it since: do not bring it back.
             raise Conflict(f'{change.kind} {change.meraki_id} was synced and then deleted in NetBox since the plan '
                            f'was made.')
+        if change.kind in NATURAL_KEY_KINDS and (existing := self.existing(change)):
+            return existing
         obj = spec.model()
         many = self.set_values(obj, change)
         obj.full_clean()
@@ -99,6 +117,27 @@ class Applier:
         if change.kind not in REFERENCE_KINDS:
             obj.tags.add(*self.tags_for(change.kind))
             self.own(change, obj)
+        return ''
+
+    def existing(self, change):
+        """
+        Re-match a creation by natural key before writing it: an interface NetBox made from the device type's templates
+        (or a person made) on a device the plugin owns is adopted, as is an address already in IPAM when adoption is
+        on; anything else made since the plan is a conflict, never a duplicate. Returns a note when it adopted.
+        """
+        candidate = natural_matches(change.kind, {change.meraki_id: change.after}, self.state).get(change.meraki_id)
+        if candidate is None:
+            return ''
+        obj = candidate.obj
+        if candidate.mode == 'taken' or obj.pk in self.state.reverse[change.kind] or not (
+            change.kind in ('interface', 'ipaddress') and candidate.taken_over(self.state.settings.adopt_existing)
+        ):
+            raise Conflict(candidate.note or f'{obj._meta.verbose_name} {obj} (#{obj.pk}) was made in NetBox since '
+                                             f'the plan; it is not created twice.')
+        change.action, change.object_id = ChangeActionChoices.ADOPT, obj.pk
+        change.before = self.state.current_values(change.kind, obj, change.after)
+        self.update(change)
+        return f'Adopted {obj._meta.verbose_name} {obj} (#{obj.pk}), which NetBox already had.'
 
     def update(self, change):
         """Update, adopt and mark: check the object still holds what the plan saw, then write."""
@@ -107,6 +146,10 @@ class Applier:
         obj = self.locked(change, pk)
         if change.action == ChangeActionChoices.ADOPT and pk in self.state.reverse[kind]:
             raise Conflict(f'{obj} is already owned by the plugin for {self.state.reverse[kind][pk]}.')
+        if change.action == ChangeActionChoices.ADOPT and (owner := SyncedObject.objects.filter(
+            object_type_id=self.state.type_id(kind), object_id=pk,
+        ).exclude(kind=kind, meraki_id=change.meraki_id).first()):
+            raise Conflict(f'{obj} is already owned by the plugin for {owner} (organization {owner.organization_id}).')
         self.check_unchanged(change, obj, list(change.after))
         obj.snapshot()
         many = self.set_values(obj, change)
@@ -119,21 +162,43 @@ class Applier:
             self.state.remember(kind, change.meraki_id, obj)
             self.own(change, obj)
         elif change.kind != 'primaryip':
-            SyncedObject.objects.filter(kind=kind, meraki_id=change.meraki_id).update(
-                last_synced=self.now, last_run=self.run,
-            )
+            self.own_rows(change).update(last_synced=self.now, last_run=self.run)
+        return ''
 
     def delete(self, change):
+        """
+        Delete the object, unless NetBox would take along what this apply does not remove (checked again now: people
+        may have added to it since the plan): then mark it, or keep it for kinds that cannot be marked.
+        """
         try:
             obj = self.locked(change, change.object_id)
         except Conflict:
             # Already gone (deleted by hand, or with the object it belonged to): nothing left to do.
-            SyncedObject.objects.filter(kind=change.kind, meraki_id=change.meraki_id).delete()
-            return
+            self.own_rows(change).delete()
+            return ''
         self.check_unchanged(change, obj, list(change.before))
+        cascade = self.cascades.check(obj)
+        change.cascade = cascade.entries
+        if cascade.blocked:
+            self.cascades.removed.discard((self.state.type_id(change.kind), obj.pk))
+            if not KINDS[change.kind].mark:
+                raise Skipped(cascade.reason('kept'))
+            mark = {name: to_json(value) for name, value in KINDS[change.kind].mark.items()}
+            change.action, change.before = ChangeActionChoices.MARK, self.state.current_values(change.kind, obj, mark)
+            change.after = mark
+            self.update(change)
+            return cascade.reason('marked')
         obj.snapshot()
         obj.delete()
-        SyncedObject.objects.filter(kind=change.kind, meraki_id=change.meraki_id).delete()
+        self.own_rows(change).delete()
+        self.deleted.add((change.kind, change.meraki_id))
+        return ''
+
+    def own_rows(self, change):
+        """The ownership record of the change's object, if this organization holds it."""
+        return SyncedObject.objects.filter(
+            kind=change.kind, meraki_id=change.meraki_id, organization_id=self.run.organization_id,
+        )
 
     def locked(self, change, pk):
         model = KINDS[change.kind].model
@@ -146,10 +211,24 @@ class Applier:
         if not change.before:
             return
         now = self.state.current_values(change.kind, obj, fields)
-        edited = [name for name in change.before if now.get(name) != change.before[name]]
+        # NetBox clears a device's primary IP when the address goes: an address this apply deleted is no edit.
+        edited = [name for name in change.before if self.pks(now.get(name)) != self.pks(change.before[name]) and not (
+            now.get(name) is None and isinstance(change.before[name], dict)
+            and (change.before[name].get('ref'), change.before[name].get('id')) in self.deleted)]
         if edited:
             details = ', '.join(f'{name} is {now.get(name)!r}, was {change.before[name]!r}' for name in edited)
             raise Conflict(f'{obj} was changed in NetBox since the plan was made ({details}).')
+
+    def pks(self, value):
+        """
+        A stored value with its references as NetBox ids: an object the plan knew by id only ({'pk': ...}) and the same
+        object known by identity since (a device this apply took over) are the same value.
+        """
+        if isinstance(value, list):
+            return [self.pks(item) for item in value]
+        if isinstance(value, dict) and 'ref' in value:
+            return value.get('pk') or self.state.ids[value['ref']].get(value['id']) or value
+        return value
 
     def resolve(self, ref):
         pk = self.state.pk(ref.kind, ref.meraki_id)
@@ -166,8 +245,7 @@ class Applier:
             if name in spec.many:
                 many[name] = [self.resolve(ref) for ref in value]
             elif change.kind == 'cable' and name in ('a', 'b'):
-                interface = Interface.objects.get(pk=self.resolve(value))
-                setattr(obj, f'{name}_terminations', [interface])
+                setattr(obj, f'{name}_terminations', [self.cable_end(value, change)])
             elif name in spec.generic:
                 obj_type_id = self.state.type_id(value.kind) if value else None
                 setattr(obj, f'{name}_type_id', obj_type_id)
@@ -182,6 +260,17 @@ class Applier:
                 setattr(obj, name, value)
         return many
 
+    def cable_end(self, ref, change):
+        """A cable's end: an interface the plugin owns, or the interface of the one NetBox device a neighbour names."""
+        if ref.kind != 'netboxinterface':
+            return Interface.objects.get(pk=self.resolve(ref))
+        local = next(from_json(end) for end in (change.after['a'], change.after['b']) if end['ref'] == 'interface')
+        site_pk = Interface.objects.filter(pk=self.resolve(local)).values_list('device__site_id', flat=True).first()
+        interface, problem = self.state.neighbour(ref.meraki_id, site_pk)
+        if interface is None:
+            raise Skipped(problem or f'needs the interface {ref.meraki_id}, which is not in NetBox')
+        return interface
+
     @staticmethod
     def set_many(obj, many):
         for name, pks in many.items():
@@ -189,8 +278,9 @@ class Applier:
 
     def own(self, change, obj):
         """Record the object as the plugin's; the rows are written with the batch (see apply_changes)."""
-        if change.meraki_id in self.state.owned[change.kind]:
-            # A record left by an object someone deleted by hand.
+        if change.meraki_id in self.state.owned[change.kind] or change.action == ChangeActionChoices.ADOPT:
+            # A record left by an object someone deleted by hand, or another organization's record of an object Meraki
+            # moved here.
             SyncedObject.objects.filter(kind=change.kind, meraki_id=change.meraki_id).delete()
         self.owned.append(SyncedObject(
             kind=change.kind, meraki_id=change.meraki_id, object_type=ContentType.objects.get_for_model(obj),
@@ -199,10 +289,14 @@ class Applier:
         ))
 
 
-def rollback_to(savepoint):
-    """Undo a failed change. The transaction is sound again, even if NetBox's save() flagged it for rollback."""
+def rollback_to(savepoint, events):
+    """
+    Undo a failed change, and the events it queued (`events`: the queue before it). The transaction is sound again,
+    even if NetBox's save() flagged it for rollback.
+    """
     transaction.savepoint_rollback(savepoint)
     transaction.set_rollback(False)
+    restore_events(events)
 
 
 def outcome_of(exc):
@@ -216,11 +310,12 @@ def outcome_of(exc):
 def apply_changes(run, changes, state, user, progress=None):
     """
     Apply `changes` in order, each in its own savepoint; record each one's outcome on it. Returns a Counter of
-    outcomes. Stops between batches when the run is cancelled; what was applied stays applied.
+    outcomes. Stops between batches when the run is cancelled; what was applied stays applied. The events of each
+    batch (NetBox's event rules: webhooks, ...) are sent when it commits, for the changes applied.
     """
-    applier = Applier(run, state)
-    outcomes = {}
     changes = list(changes)
+    applier = Applier(run, state, changes)
+    outcomes = {}
     with event_tracking(sync_request(run, user)):
         for start in range(0, len(changes), BATCH_SIZE):
             if run.cancel_requested_now():
@@ -232,19 +327,23 @@ def apply_changes(run, changes, state, user, progress=None):
                     # A plain savepoint, not a nested atomic block: NetBox defers search indexing per atomic
                     # scope, so nested blocks would queue one indexing job per change instead of one per batch.
                     savepoint = transaction.savepoint_create()
+                    events = queued_events()
                     try:
-                        applier.apply(change)
+                        note = applier.apply(change)
                         transaction.savepoint_commit(savepoint)
-                        change.state, change.reason = ChangeStateChoices.APPLIED, ''
+                        change.state, change.reason = ChangeStateChoices.APPLIED, (note or change.reason)[:500]
                     except Exception as exc:
-                        rollback_to(savepoint)
+                        rollback_to(savepoint, events)
                         change.state, change.reason = outcome_of(exc)
                     outcomes[change.state] = outcomes.get(change.state, 0) + 1
                     if change.state != ChangeStateChoices.APPLIED:
                         run.log_line('warning', f'{change}: {change.get_state_display()}: {change.reason}')
-                Change.objects.bulk_update(batch, ('state', 'reason', 'object_id'))
+                Change.objects.bulk_update(batch, APPLY_FIELDS)
                 SyncedObject.objects.bulk_create(applier.owned)
                 applier.owned.clear()
+                # Not at the end of the run, as NetBox would: a run that fails half-way still sends the events of
+                # the batches it committed, and a batch that rolls back sends none.
+                send_events_on_commit()
             if progress:
                 progress(start + len(batch), len(changes))
     return outcomes

@@ -254,11 +254,16 @@ def fetch_networks(client, snapshot):
         try:
             return 'vlans', appliance.getNetworkApplianceVlans(network_id)
         except meraki.APIError as exc:
-            # Meraki answers 400 when the network runs a single LAN instead of VLANs.
-            if exc.status != 400 or 'not enabled' not in describe_error(exc):
-                raise FetchError(
-                    f'getNetworkApplianceVlans of {network_id} failed: {describe_error(exc)}', exc.status,
-                ) from None
+            failure = FetchError(f'getNetworkApplianceVlans of {network_id} failed: {describe_error(exc)}', exc.status)
+            if exc.status != 400:
+                raise failure from None
+        # Meraki answers 400 when the network runs a single LAN instead of VLANs, but also for other reasons: its
+        # VLAN settings say which, by value (the error's wording is not part of the API).
+        settings = call(
+            f'getNetworkApplianceVlansSettings of {network_id}', appliance.getNetworkApplianceVlansSettings, network_id,
+        )
+        if not isinstance(settings, dict) or settings.get('vlansEnabled') is not False:
+            raise failure
         return 'single_lan', call(
             f'getNetworkApplianceSingleLan of {network_id}', appliance.getNetworkApplianceSingleLan, network_id,
         )

@@ -70,8 +70,8 @@ KINDS = {
     ),
     'interface': KindSpec(
         Interface,
-        ('device', 'name', 'type', 'enabled', 'description', 'mode', 'untagged_vlan', 'tagged_vlans', 'poe_mode',
-         'wireless_lans'),
+        ('device', 'name', 'type', 'enabled', 'mgmt_only', 'description', 'mode', 'untagged_vlan', 'tagged_vlans',
+         'poe_mode', 'wireless_lans'),
         refs={'device': 'device', 'untagged_vlan': 'vlan', 'tagged_vlans': 'vlan', 'wireless_lans': 'wirelesslan'},
         many=('tagged_vlans', 'wireless_lans'),
         mark={'enabled': False},
@@ -82,7 +82,9 @@ KINDS = {
         mark={'status': 'deprecated'},
     ),
     # The device's primary IP is set once its addresses exist: an update of the device, never created alone.
-    'primaryip': KindSpec(Device, ('primary_ip4',), refs={'primary_ip4': 'ipaddress'}),
+    'primaryip': KindSpec(
+        Device, ('primary_ip4', 'primary_ip6'), refs={'primary_ip4': 'ipaddress', 'primary_ip6': 'ipaddress'},
+    ),
     # A cable's ends are its identity: a moved link is a new cable, so they are never updated.
     'cable': KindSpec(Cable, ('a', 'b', 'status'), refs={'a': 'interface', 'b': 'interface'}, create_only=('a', 'b')),
 }

@@ -11,9 +11,9 @@ from decimal import Decimal
 
 from django.utils.text import slugify
 
-from .rules import apply_site_name_rules, transform_name
+from .rules import apply_interface_name_rules, apply_site_name_rules, transform_name
 
-__all__ = ('KIND_ORDER', 'MappingOptions', 'Record', 'Ref', 'map_snapshot')
+__all__ = ('KIND_ORDER', 'MappingOptions', 'Record', 'Ref', 'interface_name', 'map_snapshot')
 
 # Apply order: what a kind refers to comes before it. Removals run in the reverse order.
 KIND_ORDER = (
@@ -35,6 +35,9 @@ ROLE_COLORS = {
     'systemsManager': '795548',
 }
 UPLINK_TYPES = {'cellular': 'lte'}
+PROTOCOL_VERSIONS = {'ipv4': 4, 'ipv6': 6}
+# The interface that carries a device's LAN IP when no uplink has it: where the device is managed on its LAN.
+MANAGEMENT_INTERFACE = 'Management'
 NAME_MAX = 64
 
 
@@ -71,14 +74,27 @@ class MappingOptions:
     sync_disabled_ssids: bool = False
     sync_inventory: bool = False
     inventory_site_name: str = 'Meraki inventory'
+    interface_name_rules: list = field(default_factory=list)
+    # Site names the plugin's sites of other organizations hold: a network named like one of them gets
+    # "<name> (<organization>)" (site names are unique in NetBox).
+    taken_site_names: frozenset = frozenset()
 
     def name(self, kind, name):
         return transform_name(name, self.name_transforms.get(kind))
 
 
-def site_name(network, options):
+def site_name(network, options, organization=''):
     name = (network.get('name') or network['id']).strip()
-    return options.name('site', apply_site_name_rules(name, options.site_name_rules))[:100]
+    return distinct_site_name(
+        options.name('site', apply_site_name_rules(name, options.site_name_rules, organization)), options, organization,
+    )
+
+
+def distinct_site_name(name, options, organization):
+    """The site name, or "<name> (<organization>)" when another organization's site has it."""
+    if name[:100] in options.taken_site_names and organization:
+        name = f'{name} ({organization})'
+    return name[:100]
 
 
 def device_name(device, options=None):
@@ -101,23 +117,36 @@ def coordinate(value, limit):
 
 
 def host_address(address, protocol):
-    """Meraki gives uplink addresses without a mask: record them as single hosts."""
+    """
+    Meraki gives uplink addresses without a mask: record them as single hosts. None for an address that is not an
+    IP address of the protocol ('ipv4', 'ipv6') it is given as.
+    """
     try:
         ip = ipaddress.ip_address(address)
     except (TypeError, ValueError):
         return None
+    if protocol in PROTOCOL_VERSIONS and ip.version != PROTOCOL_VERSIONS[protocol]:
+        return None
     return f'{ip}/{32 if ip.version == 4 else 128}'
 
 
-def primary_address_key(serial, uplinks, lan_ip):
-    """The uplink address that best represents the device: its LAN IP if listed, else the first IPv4."""
+def primary_address_key(serial, uplinks, lan_ip, protocol='ipv4'):
+    """
+    The identity of the uplink address that best represents the device for a protocol: for IPv4 its LAN IP if an
+    uplink has it, else the first IPv4 address; for IPv6 the first one a host is reached at (not link-local).
+    """
     first = None
     for uplink in uplinks:
+        interface = (uplink.get('interface') or '').strip()
         for address in uplink.get('addresses') or []:
-            if address.get('protocol') != 'ipv4' or not host_address(address.get('address'), 'ipv4'):
+            host = host_address(address.get('address'), protocol)
+            if not interface or address.get('protocol') != protocol or host is None:
                 continue
-            key = f"{serial}:{uplink['interface']}:ipv4"
-            if lan_ip and address.get('address') == lan_ip:
+            ip = ipaddress.ip_interface(host).ip
+            if ip.is_link_local or ip.is_multicast or ip.is_loopback or ip.is_unspecified:
+                continue
+            key = f'{serial}:{interface}:{protocol}'
+            if lan_ip and protocol == 'ipv4' and str(ip) == lan_ip:
                 return key
             first = first or key
     return first
@@ -147,17 +176,19 @@ def map_snapshot(snapshot, options):
     devices_by_network = {}
     for device in snapshot.devices or []:
         devices_by_network.setdefault(device.get('networkId'), []).append(device)
+    organization = str(snapshot.organization.get('name') or snapshot.organization.get('id') or '')
     for network in networks.values():
-        records.add(map_network(network, devices_by_network.get(network['id'], []), options))
+        records.add(map_network(network, devices_by_network.get(network['id'], []), options, organization))
 
     if snapshot.devices is not None:
         map_devices(snapshot, networks, options, records)
         if snapshot.uplinks is not None:
+            # Devices the uplink list leaves out, or lists without an address, may still have a LAN IP.
+            uplinks = {item['serial']: item.get('uplinks') or [] for item in snapshot.uplinks}
             lan_ips = {device['serial']: device.get('lanIp') for device in snapshot.devices}
-            for item in snapshot.uplinks:
-                if item['serial'] in records['device']:
-                    map_uplinks(item, records['device'][item['serial']], lan_ips.get(item['serial']), options,
-                                records)
+            for serial, device in list(records['device'].items()):
+                if serial in uplinks or lan_ips.get(serial):
+                    map_uplinks(serial, uplinks.get(serial, []), device, lan_ips.get(serial), options, records)
         map_network_contents(snapshot, networks, devices_by_network, options, records)
     return records, records.problems
 
@@ -170,7 +201,7 @@ def map_devices(snapshot, networks, options, records):
     inventory_site = f'inventory:{snapshot.organization.get("id", "")}'
     unassigned = [item for item in snapshot.inventory or [] if not item.get('networkId')]
     if options.sync_inventory and unassigned:
-        name = options.inventory_site_name[:100]
+        name = distinct_site_name(options.inventory_site_name, options, str(snapshot.organization.get('name') or ''))
         records.add(Record('site', inventory_site, {
             'name': name, 'slug': slugify(f'{name}-{inventory_site}')[:100], 'status': 'active',
             'description': 'Claimed Meraki devices that are in no network',
@@ -219,8 +250,8 @@ def map_devices(snapshot, networks, options, records):
         records.add(Record('device', serial, values, network_id=network_id, label=values['name']))
 
 
-def map_network(network, devices, options):
-    """A network becomes a site; `devices` are the network's own devices."""
+def map_network(network, devices, options, organization=''):
+    """A network becomes a site; `devices` are the network's own devices, `organization` its organization's name."""
     # Meraki keeps addresses on devices: a site takes the address most of its devices share.
     addresses = {}
     for device in devices:
@@ -228,7 +259,7 @@ def map_network(network, devices, options):
             key = (device['address'].strip(), device.get('lat'), device.get('lng'))
             addresses[key] = addresses.get(key, 0) + 1
     address, lat, lng = max(sorted(addresses, key=str), key=addresses.get) if addresses else ('', None, None)
-    name = site_name(network, options)
+    name = site_name(network, options, organization)
     return Record('site', network['id'], {
         'name': name,
         'slug': slugify(f"{name}-{network['id']}")[:100] or network['id'].lower(),
@@ -253,9 +284,12 @@ def network_vrf(network_id, options, records):
     return Ref('vrf', network_id)
 
 
-def map_uplinks(item, device, lan_ip, options, records):
-    serial = item['serial']
-    for uplink in item.get('uplinks') or []:
+def map_uplinks(serial, uplinks, device, lan_ip, options, records):
+    """
+    A device's uplinks become interfaces with their addresses, and its primary IPs: IPv4 from the LAN IP (on the
+    uplink that has it, else on a management interface) or the first uplink address, IPv6 from the uplinks.
+    """
+    for uplink in uplinks:
         interface = (uplink.get('interface') or '').strip()
         if not interface:
             records.problems.append(f'device {serial}: uplink without an interface name')
@@ -263,7 +297,7 @@ def map_uplinks(item, device, lan_ip, options, records):
         interface_id = f'{serial}:{interface}'
         records.add(Record('interface', interface_id, {
             'device': Ref('device', serial),
-            'name': interface,
+            'name': interface_name(interface, device, options),
             'type': UPLINK_TYPES.get(interface, '1000base-t'),
             'enabled': True,
         }, network_id=device.network_id, label=f'{device.values["name"]} {interface}'))
@@ -274,16 +308,59 @@ def map_uplinks(item, device, lan_ip, options, records):
                 records.problems.append(f'device {serial} {interface}: invalid address {address.get("address")!r}')
                 continue
             public = (address.get('public') or {}).get('address')
-            # Private addresses repeat from network to network: they live in the network's VRF.
-            private = ipaddress.ip_interface(host).ip.is_private
             records.add(Record('ipaddress', f'{interface_id}:{protocol}', {
                 'address': host,
-                'vrf': network_vrf(device.network_id, options, records) if private else None,
+                'vrf': address_vrf(host, device, options, records),
                 'status': 'active',
                 'assigned_object': Ref('interface', interface_id),
                 'description': f'public {public}' if public else '',
             }, network_id=device.network_id, label=host))
-    primary = primary_address_key(serial, item.get('uplinks') or [], lan_ip)
+    primary = {}
+    ipv4 = primary_address_key(serial, uplinks, lan_ip) or management_address(serial, device, lan_ip, options, records)
+    if ipv4:
+        primary['primary_ip4'] = Ref('ipaddress', ipv4)
+    if ipv6 := primary_address_key(serial, uplinks, None, 'ipv6'):
+        primary['primary_ip6'] = Ref('ipaddress', ipv6)
     if primary:
-        records.add(Record('primaryip', serial, {'primary_ip4': Ref('ipaddress', primary)},
-                           network_id=device.network_id, label=device.values['name']))
+        # Only what Meraki gives: a primary IP a person set where Meraki has none is left alone.
+        records.add(Record('primaryip', serial, primary, network_id=device.network_id, label=device.values['name']))
+
+
+def interface_name(port, device, options):
+    """
+    A device's port or uplink as NetBox names it: Meraki's name through the interface-name rules, so that it is the
+    interface the device type's templates made (`1` -> `Port 1`, `wan1` -> `Internet 1`), never a second one.
+    """
+    model = device.values['device_type'].meraki_id
+    return apply_interface_name_rules(port, model, options.interface_name_rules)[:NAME_MAX]
+
+
+def address_vrf(host, device, options, records):
+    """Private addresses repeat from network to network: they live in the network's VRF. Public ones are global."""
+    if ipaddress.ip_interface(host).ip.is_private:
+        return network_vrf(device.network_id, options, records)
+    return None
+
+
+def management_address(serial, device, lan_ip, options, records):
+    """
+    A LAN IP that no uplink carries, on a management interface of the device (virtual and management-only: Meraki
+    says nothing of the port it is reached through). Returns the address's identity, or None without a LAN IP.
+    """
+    if not lan_ip:
+        return None
+    host = host_address(lan_ip, 'ipv4')
+    if host is None:
+        records.problems.append(f'device {serial}: invalid LAN IP {lan_ip!r}')
+        return None
+    interface_id = f'{serial}:management'
+    records.add(Record('interface', interface_id, {
+        'device': Ref('device', serial), 'name': MANAGEMENT_INTERFACE, 'type': 'virtual', 'enabled': True,
+        'mgmt_only': True, 'description': 'Meraki LAN IP',
+    }, network_id=device.network_id, label=f'{device.values["name"]} {MANAGEMENT_INTERFACE}'))
+    key = f'{interface_id}:ipv4'
+    records.add(Record('ipaddress', key, {
+        'address': host, 'vrf': address_vrf(host, device, options, records), 'status': 'active',
+        'assigned_object': Ref('interface', interface_id), 'description': '',
+    }, network_id=device.network_id, label=host))
+    return key

@@ -9,19 +9,30 @@ import re
 
 from django.utils.text import slugify
 
-from .mapping import Record, Ref, network_vrf
+from .mapping import Record, Ref, interface_name, network_vrf
 from .rules import prefix_allowed
 
 __all__ = ('map_network_contents', 'parse_vlan_list')
 
 VID_RANGE = range(1, 4095)
+# An SSID's security in NetBox's terms (WirelessAuthTypeChoices, WirelessAuthCipherChoices), for every value the
+# Dashboard API documents (a test reads the lists from the installed SDK). Enhanced open (OWE) and MAC or NAC checks
+# without a key are "open": NetBox has no type for them, and they ask the client for no credential.
 SSID_AUTH = {
-    'open': 'open', 'open-enhanced': 'open', 'open-with-radius': 'open', 'open-with-nac': 'open',
-    'psk': 'wpa-personal', 'ipsk-with-radius': 'wpa-personal', 'ipsk-without-radius': 'wpa-personal',
-    'ipsk-with-nac': 'wpa-personal', '8021x-meraki': 'wpa-enterprise', '8021x-radius': 'wpa-enterprise',
-    '8021x-google': 'wpa-enterprise', '8021x-localradius': 'wpa-enterprise', '8021x-entra': 'wpa-enterprise',
+    'open': 'open', 'open-enhanced': 'open', 'open-with-radius': 'open', 'open-enhanced-with-radius': 'open',
+    'open-with-nac': 'open',
+    'psk': 'wpa-personal', 'ipsk-with-radius': 'wpa-personal', 'ipsk-with-radius-easy-psk': 'wpa-personal',
+    'ipsk-without-radius': 'wpa-personal', 'ipsk-with-nac': 'wpa-personal',
+    '8021x-meraki': 'wpa-enterprise', '8021x-nac': 'wpa-enterprise', '8021x-radius': 'wpa-enterprise',
+    '8021x-google': 'wpa-enterprise', '8021x-entra': 'wpa-enterprise', '8021x-localradius': 'wpa-enterprise',
 }
-SSID_CIPHER = {'wep': 'auto', 'wpa': 'auto', 'wpa-eap': 'auto'}
+# encryptionMode: the auth type it stands for in place of authMode's (a 'psk' SSID with WEP is WEP), or None.
+SSID_ENCRYPTION = {'open': None, 'wep': 'wep', 'wpa': None, 'wpa-eap': None}
+# wpaEncryptionMode: WPA1 is TKIP, WPA2 and WPA3 are AES (CCMP or GCMP-256), and a WPA1/WPA2 mix negotiates.
+SSID_CIPHER = {
+    'WPA1 only': 'tkip', 'WPA1 and WPA2': 'auto', 'WPA2 only': 'aes', 'WPA3 Transition Mode': 'aes',
+    'WPA3 only': 'aes', 'WPA3 192-bit Security': 'aes',
+}
 RADIO_TYPE = 'ieee802.11ax'
 SWITCH_PORT_TYPE = '1000base-t'
 
@@ -71,7 +82,7 @@ def map_network_contents(snapshot, networks, devices_by_network, options, record
         map_switch_ports(ports_by_network.get(network_id, []), network_id, site, vlans, options, records, vlans_known)
         map_wireless(snapshot, network_id, site, devices_by_network.get(network_id, []), options, records)
     if snapshot.topology is not None:
-        map_topology(snapshot, records)
+        map_topology(snapshot, records, options)
 
 
 def vlan_group(network_id, site, records):
@@ -161,7 +172,8 @@ def map_switch_ports(switches, network_id, site, vlans, options, records, vlans_
                 records.problems.append(f'switch {serial}: port without an id')
                 continue
             values = {
-                'device': Ref('device', serial), 'name': port_id[:64], 'type': SWITCH_PORT_TYPE,
+                'device': Ref('device', serial), 'type': SWITCH_PORT_TYPE,
+                'name': interface_name(port_id, records['device'][serial], options),
                 'enabled': bool(port.get('enabled', True)), 'description': (port.get('name') or '')[:200],
                 'poe_mode': 'pse' if port.get('poeEnabled') else None,
             }
@@ -201,6 +213,33 @@ def ref_key(ref):
     return str(ref.meraki_id)
 
 
+def ssid_security(ssid, records):
+    """
+    (auth type, cipher) of an SSID in NetBox's terms. A value Meraki adds after this plugin was written is reported
+    once per sync and left blank rather than guessed: a wrong guess could show an open network as protected.
+    """
+    def known(field, table):
+        value = ssid.get(field)
+        message = f'SSID {field} {value!r} is not known to this plugin: left blank on wireless LANs'
+        if value not in table and message not in records.problems:
+            records.problems.append(message)
+        return value in table
+
+    if not known('authMode', SSID_AUTH):
+        return None, None
+    auth_type = SSID_AUTH[ssid['authMode']]
+    if auth_type == 'open':
+        return auth_type, None
+    encryption = ssid.get('encryptionMode')
+    if encryption is not None and not known('encryptionMode', SSID_ENCRYPTION):
+        return auth_type, None
+    if SSID_ENCRYPTION.get(encryption):
+        return SSID_ENCRYPTION[encryption], None  # WEP: none of NetBox's ciphers
+    if ssid.get('wpaEncryptionMode') is None or not known('wpaEncryptionMode', SSID_CIPHER):
+        return auth_type, None
+    return auth_type, SSID_CIPHER[ssid['wpaEncryptionMode']]
+
+
 def map_wireless(snapshot, network_id, site, devices, options, records):
     """Enabled SSIDs (all, by setting) become wireless LANs in a per-network group; APs get a radio."""
     lans = []
@@ -214,11 +253,11 @@ def map_wireless(snapshot, network_id, site, devices, options, records):
                 'name': group, 'slug': slugify(f'{group}-{network_id}')[:100],
             }, network_id=network_id, label=group))
         identity = f'{network_id}:{number}'
-        auth = SSID_AUTH.get(ssid.get('authMode'), 'open')
+        auth_type, auth_cipher = ssid_security(ssid, records)
         records.add(Record('wirelesslan', identity, {
             'ssid': options.name('ssid', name)[:32], 'group': Ref('wlangroup', network_id),
-            'status': 'active' if ssid.get('enabled') else 'disabled', 'auth_type': auth,
-            'auth_cipher': 'aes' if auth != 'open' and ssid.get('encryptionMode') != 'wep' else None,
+            'status': 'active' if ssid.get('enabled') else 'disabled', 'auth_type': auth_type,
+            'auth_cipher': auth_cipher,
         }, network_id=network_id, label=name))
         lans.append(Ref('wirelesslan', identity))
     if network_id not in snapshot.ssids:
@@ -239,7 +278,7 @@ def lldp_value(entries, name):
     return ''
 
 
-def map_topology(snapshot, records):
+def map_topology(snapshot, records, options):
     """
     LLDP/CDP neighbours seen on switch ports become cables when both ends are known: a Meraki device of this
     sync (matched by MAC), or a device already in NetBox with that name (its interface by name).
@@ -256,7 +295,7 @@ def map_topology(snapshot, records):
             local = f'{serial}:port/{port.get("portId")}'
             if local not in records['interface']:
                 continue
-            remote = neighbour_end(port, by_mac, records)
+            remote = neighbour_end(port, by_mac, records, options)
             if remote is None:
                 continue
             a, b = sorted([Ref('interface', local), remote], key=lambda ref: (ref.kind, ref.meraki_id))
@@ -265,7 +304,7 @@ def map_topology(snapshot, records):
                                network_id=records['interface'][local].network_id, label=identity))
 
 
-def neighbour_end(port, by_mac, records):
+def neighbour_end(port, by_mac, records, options):
     """The far end of a port's LLDP (else CDP) neighbour as a reference, or None when it is unknown."""
     lldp, cdp = port.get('lldp'), port.get('cdp')
     chassis = lldp_value(lldp, 'Chassis ID') or lldp_value(cdp, 'Device ID')
@@ -281,7 +320,8 @@ def neighbour_end(port, by_mac, records):
         # A port of a Meraki device that is not a switch (an AP's wired0, an appliance's LAN port).
         interface_id = f'{serial}:port/{remote_port}'
         records.add(Record('interface', interface_id, {
-            'device': Ref('device', serial), 'name': remote_port[:64], 'type': SWITCH_PORT_TYPE, 'enabled': True,
+            'device': Ref('device', serial), 'name': interface_name(remote_port, device, options),
+            'type': SWITCH_PORT_TYPE, 'enabled': True,
         }, network_id=device.network_id, label=f'{device.values["name"]} {remote_port}'))
         return Ref('interface', interface_id)
     system_name = lldp_value(lldp, 'System name') or lldp_value(cdp, 'Device ID')

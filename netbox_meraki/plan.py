@@ -3,18 +3,24 @@ Plan: compare the desired records with what NetBox holds and produce the Changes
 Reads NetBox (a few queries per kind), writes nothing.
 """
 
+import ipaddress
+import re
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 
 from django.contrib.contenttypes.models import ContentType
+from django.db.models import CharField, F, Func
 
 from dcim.models import Device, DeviceRole, DeviceType, Interface, Manufacturer, Site
+from ipam.models import IPAddress
 
+from .cascade import CascadeCheck
 from .choices import ChangeActionChoices, ChangeStateChoices, DeletePolicyChoices
 from .kinds import KINDS, to_json
 from .mapping import KIND_ORDER, REFERENCE_KINDS
 from .models import DEFAULT_ROLE_NAMES, Change, SyncedObject
 
-__all__ = ('NetBoxState', 'build_plan', 'stale_reason')
+__all__ = ('NetBoxState', 'build_plan', 'natural_matches', 'stale_reason')
 
 OWNED_KINDS = tuple(kind for kind in KIND_ORDER if kind not in REFERENCE_KINDS and kind != 'primaryip')
 # The org-wide Meraki endpoints whose data decides whether an object of a kind still exists. A kind's
@@ -33,13 +39,8 @@ REMOVAL_SOURCES = {
     'ipaddress': ('networks', 'devices', 'uplinks'),
     'cable': ('networks', 'devices', 'switch_ports', 'topology'),
 }
-# The per-network calls and the kinds they feed. When one network's call failed, those kinds are not removed anywhere
-# in that run: an ownership record's network lags behind a move until a run applies, so it cannot say for sure
-# which objects that network holds.
-NETWORK_SOURCES = {
-    'vlans': ('vrf', 'vlangroup', 'vlan', 'prefix', 'interface', 'ipaddress'),
-    'ssids': ('wlangroup', 'wirelesslan', 'interface'),
-}
+# The per-network calls and the kinds they feed. When one network's call failed, nothing is removed in that network
+# (nor for a device Meraki now lists in it): what it holds is unknown, not gone. Other networks are not affected.
 PREFETCH = {'interface': ('tagged_vlans', 'wireless_lans')}
 # Kinds whose removals go just before their creations, not at the end: a new address may take a removed
 # device's IP, and a re-cabled port must lose its old cable before it can take the new one.
@@ -57,6 +58,11 @@ class NetBoxState:
         self.objects = defaultdict(dict)  # kind -> pk -> object
         self.owned = defaultdict(dict)  # kind -> meraki_id -> SyncedObject
         self.type_ids = {}
+        # Whether another organization's runs own objects here: only then can an identity move between them.
+        self.other_organizations = SyncedObject.objects.exclude(organization_id=organization_id).exists()
+        self.neighbours_loaded = set()
+        self.neighbour_devices = defaultdict(list)  # device name -> devices the plugin does not own
+        self.neighbour_interfaces = {}  # (device pk, name) -> interface
         for kind in OWNED_KINDS:
             self._load_owned(kind, with_objects)
 
@@ -105,10 +111,6 @@ class NetBoxState:
             obj = DeviceType.objects.filter(manufacturer_id=manufacturer_pk, model=meraki_id).first()
         elif kind == 'role':
             obj = DeviceRole.objects.filter(name=self.settings.role_name(meraki_id)).first()
-        elif kind == 'netboxinterface':
-            # A neighbour Meraki does not manage: an interface of a NetBox device, both by name.
-            device_name, _, interface_name = meraki_id.partition('|')
-            obj = Interface.objects.filter(device__name=device_name, name=interface_name).first()
         if obj is None:
             return None
         self.remember(kind, meraki_id, obj)
@@ -118,6 +120,43 @@ class NetBoxState:
         self.ids[kind][meraki_id] = obj.pk
         self.reverse[kind][obj.pk] = meraki_id
         self.objects[kind][obj.pk] = obj
+
+    def preload_neighbours(self, meraki_ids):
+        """
+        Look up the devices (not the plugin's) that LLDP/CDP neighbours ('device|port') name, with those ports: two
+        queries for a whole plan, however many cables it has.
+        """
+        ends = {meraki_id.partition('|')[::2] for meraki_id in meraki_ids} - self.neighbours_loaded
+        if not ends:
+            return
+        self.neighbours_loaded |= ends
+        devices = list(Device.objects.filter(name__in={name for name, _ in ends}).exclude(
+            pk__in=SyncedObject.objects.filter(kind='device').values('object_id')
+        ).select_related('site'))
+        for device in devices:
+            self.neighbour_devices[device.name].append(device)
+        for interface in Interface.objects.filter(device__in=devices, name__in={port for _, port in ends}):
+            self.neighbour_interfaces[(interface.device_id, interface.name)] = interface
+
+    def neighbour(self, meraki_id, site_pk):
+        """
+        The interface a neighbour Meraki does not manage names ('device|port'): (interface, '') when the name resolves
+        to exactly one device, or to exactly one in the local device's site; (None, why) when it is ambiguous, and
+        (None, '') when NetBox has no such device or interface.
+        """
+        self.preload_neighbours([meraki_id])
+        device_name, _, port = meraki_id.partition('|')
+        devices = self.neighbour_devices.get(device_name, [])
+        if len(devices) > 1:
+            here = [device for device in devices if device.site_id == site_pk]
+            if len(here) != 1:
+                sites = ', '.join(sorted(str(device.site) for device in devices))
+                return None, (f'{len(devices)} devices in NetBox are named {device_name} (sites {sites}), '
+                              f'{len(here) or "none"} of them in the local device\'s site: the neighbour is ambiguous')
+            devices = here
+        if not devices:
+            return None, ''
+        return self.neighbour_interfaces.get((devices[0].pk, port)), ''
 
     def object(self, kind, meraki_id):
         pk = self.ids[kind].get(meraki_id)
@@ -175,18 +214,106 @@ class NetBoxState:
         return values
 
 
-def adoption_candidates(kind, records, state):
-    """NetBox objects the plugin does not own that match a desired record by natural key (serial, name)."""
-    unowned = [record for meraki_id, record in records.items() if state.object(kind, meraki_id) is None]
+@dataclass(frozen=True)
+class Candidate:
+    """
+    A NetBox object this organization's runs do not own that matches a desired record. `mode` says what may be done
+    with it: 'adopt' (a person's object: taken over when the adoption setting is on), 'always' (the plugin's own under
+    another organization, or an existing component of a device the plugin owns: taken over) or 'taken' (the
+    plugin's under another identity: never touched, reported).
+    """
+
+    obj: object
+    mode: str
+    note: str = ''
+
+    def taken_over(self, adopt_existing):
+        return self.mode == 'always' or (self.mode == 'adopt' and adopt_existing)
+
+    def reason(self):
+        """Why a creation is skipped for this candidate."""
+        return (self.note or (
+            f'{self.obj._meta.verbose_name} {self.obj} (#{self.obj.pk}) already exists in NetBox and is not owned by '
+            f'the plugin; it is left alone. Enable "adopt existing objects" to take it over.'
+        ))[:500]
+
+
+def host_of(address):
+    try:
+        return str(ipaddress.ip_interface(address).ip)
+    except ValueError:
+        return None
+
+
+def natural_matches(kind, wanted, state):
+    """
+    {meraki_id: Candidate} for the desired values `wanted` ({meraki_id: values in stored form}) of identities this
+    organization does not own: the plugin's own objects synced for another organization (a device moved between
+    organizations), then NetBox objects with the same natural key: a device's serial, a site's name, an interface's
+    name on a device the plugin owns, an address (same VRF and host) in IPAM. A few queries per kind.
+    """
+    wanted = {meraki_id: values for meraki_id, values in wanted.items() if state.object(kind, meraki_id) is None}
+    if not wanted:
+        return {}
+    model = KINDS[kind].model
+    candidates = {}
+    moved = SyncedObject.objects.filter(kind=kind, meraki_id__in=list(wanted)).exclude(
+        organization_id=state.organization_id)
+    rows = {row.object_id: row for row in moved}
+    for pk, obj in model.objects.in_bulk(list(rows)).items():
+        note = f'The plugin synced it for organization {rows[pk].organization_id} until now: Meraki moved it here.'
+        candidates[rows[pk].meraki_id] = Candidate(obj, 'always', note)
+    keys = {}  # natural key -> meraki_id
+    for meraki_id, values in wanted.items():
+        if meraki_id in candidates:
+            continue
+        if kind == 'device':
+            keys[values['serial']] = meraki_id
+        elif kind == 'site':
+            keys[values['name']] = meraki_id
+        elif kind == 'interface' and (device_pk := state.ids['device'].get(values['device']['id'])):
+            keys[(device_pk, values['name'])] = meraki_id
+        elif kind == 'ipaddress' and (host := host_of(values['address'])):
+            vrf = values.get('vrf')
+            vrf_pk = state.ids['vrf'].get(vrf['id']) if vrf else None
+            if vrf is None or vrf_pk:
+                keys[(vrf_pk, host)] = meraki_id
+    if not keys:
+        return candidates
     if kind == 'device':
-        serials = {record.values['serial']: record.meraki_id for record in unowned}
-        matches = Device.objects.filter(serial__in=serials)
-        return {serials[device.serial]: device for device in matches if device.pk not in state.reverse[kind]}
-    if kind == 'site':
-        names = {record.values['name']: record.meraki_id for record in unowned}
-        matches = Site.objects.filter(name__in=names)
-        return {names[site.name]: site for site in matches if site.pk not in state.reverse[kind]}
-    return {}
+        matches = {device.serial: device for device in Device.objects.filter(serial__in=keys)}
+    elif kind == 'site':
+        matches = {site.name: site for site in Site.objects.filter(name__in=keys)}
+    elif kind == 'interface':
+        queryset = Interface.objects.filter(device_id__in={key[0] for key in keys}, name__in={key[1] for key in keys})
+        matches = {(interface.device_id, interface.name): interface for interface in queryset}
+    else:
+        queryset = IPAddress.objects.annotate(host=Func(F('address'), function='HOST', output_field=CharField()))
+        queryset = queryset.filter(host__in={key[1] for key in keys})
+        matches = {(address.vrf_id, address.host): address for address in queryset}
+    owners = {row.object_id: row for row in SyncedObject.objects.filter(
+        object_type_id=state.type_id(kind), object_id__in=[obj.pk for obj in matches.values()])}
+    for key, obj in matches.items():
+        if key not in keys:
+            continue
+        if owner := owners.get(obj.pk):
+            where = ('for organization ' + owner.organization_id) if owner.organization_id != state.organization_id \
+                else 'here'
+            note = f'{obj} (#{obj.pk}) is already the plugin\'s, synced {where} as {owner.kind} {owner.meraki_id}.'
+            candidates[keys[key]] = Candidate(obj, 'taken', note)
+        else:
+            candidates[keys[key]] = Candidate(obj, 'always' if kind == 'interface' else 'adopt')
+    return candidates
+
+
+def adoption_candidates(kind, records, state):
+    """natural_matches() for desired records."""
+    if kind not in ('device', 'site', 'interface', 'ipaddress') and not state.other_organizations:
+        return {}
+    return natural_matches(kind, {
+        meraki_id: {name: to_json(value) for name, value in record.values.items()} for meraki_id, record in
+        records.items()
+    }, state)
 
 
 class Planner:
@@ -197,6 +324,8 @@ class Planner:
         self.settings = settings
         self.state = state
         self.network_scope = set(run.network_ids)
+        self.device_networks = {device['serial']: device.get('networkId') for device in snapshot.devices or []}
+        self.unread_networks = {network_id for errors in snapshot.network_errors.values() for network_id in errors}
         self.changes = []
 
     def add(self, action, kind, meraki_id, label, network_id='', obj=None, before=None, after=None):
@@ -210,6 +339,11 @@ class Planner:
 
     def build(self):
         removable = [kind for kind in reversed(KIND_ORDER) if kind in REMOVAL_SOURCES and self.removals_allowed(kind)]
+        for network_id in sorted(self.unread_networks & self.owned_networks()):
+            self.run.log_line('warning', f'No removals planned in network {network_id}: it could not be read in full.')
+        self.state.preload_neighbours([end.meraki_id for record in self.records['cable'].values()
+                                       for end in (record.values['a'], record.values['b'])
+                                       if end.kind == 'netboxinterface'])
         for kind in KIND_ORDER:
             if kind in EARLY_REMOVALS and kind in removable:
                 self.plan_removals(kind)
@@ -217,6 +351,7 @@ class Planner:
         for kind in removable:
             if kind not in EARLY_REMOVALS:
                 self.plan_removals(kind)
+        self.check_cascades()
         hold_mass_removals(self.changes, self.state, self.settings.deletion_threshold, self.network_scope)
         for change in self.changes:
             # A cable that takes the place of one whose removal waits for review waits with it: its port is not free.
@@ -224,7 +359,12 @@ class Planner:
             if held and change.state == ChangeStateChoices.PENDING:
                 change.state = ChangeStateChoices.HELD
                 change.reason = f'Held for review until cable {held[0].object_repr} is removed: {held[0].reason}'[:500]
+        for sequence, change in enumerate(self.changes):
+            change.sequence = sequence
         return self.changes
+
+    def owned_networks(self):
+        return {row.network_id for rows in self.state.owned.values() for row in rows.values()}
 
     def removals_allowed(self, kind):
         if failed := removal_blockers(kind, self.snapshot):
@@ -240,47 +380,80 @@ class Planner:
                     after = {name: to_json(value) for name, value in record.values.items()}
                     self.add(ChangeActionChoices.CREATE, kind, meraki_id, record.label, after=after)
             return
-        candidates = adoption_candidates(kind, desired, state)
+        candidates = adoption_candidates(kind, desired, state) if kind != 'primaryip' else {}
+        # An object this plan removes first (an address a removed device held) frees its natural key.
+        removed = {change.object_id for change in self.changes
+                   if change.kind == kind and change.action == ChangeActionChoices.DELETE}
+        candidates = {meraki_id: candidate for meraki_id, candidate in candidates.items()
+                      if candidate.obj.pk not in removed}
         create_only = KINDS[kind].create_only
+        renames = []
         for meraki_id, record in desired.items():
             want = {name: to_json(value) for name, value in record.values.items()}
             obj = state.object('device' if kind == 'primaryip' else kind, meraki_id)
+            candidate = candidates.get(meraki_id)
             if obj is not None:
                 have = state.current_values(kind, obj, want)
                 differ = [name for name in want if want[name] != have[name] and name not in create_only
                           and name not in record.create_only]
                 if differ:
-                    self.add(ChangeActionChoices.UPDATE, kind, meraki_id, record.label, record.network_id, obj,
-                             before={name: have[name] for name in differ}, after={name: want[name] for name in differ})
+                    change = self.add(ChangeActionChoices.UPDATE, kind, meraki_id, record.label, record.network_id,
+                                      obj, before={name: have[name] for name in differ},
+                                      after={name: want[name] for name in differ})
+                    if kind == 'site' and 'name' in differ:
+                        renames.append(change)
             elif kind == 'primaryip':
                 # The device is created by this plan: the update finds it by identity when applied.
                 self.add(ChangeActionChoices.UPDATE, kind, meraki_id, record.label, record.network_id, after=want)
-            elif meraki_id in candidates and self.settings.adopt_existing:
-                match = candidates[meraki_id]
-                self.add(ChangeActionChoices.ADOPT, kind, meraki_id, record.label, record.network_id, match,
-                         before=state.current_values(kind, match, want), after=want)
-            elif meraki_id in candidates:
+            elif candidate and candidate.taken_over(self.settings.adopt_existing):
+                change = self.add(ChangeActionChoices.ADOPT, kind, meraki_id, record.label, record.network_id,
+                                  candidate.obj, before=state.current_values(kind, candidate.obj, want), after=want)
+                change.reason = candidate.note[:500]
+            elif candidate:
                 change = self.add(ChangeActionChoices.CREATE, kind, meraki_id, record.label, record.network_id,
                                   after=want)
-                change.state = ChangeStateChoices.SKIPPED
-                change.reason = (
-                    f'{kind} {candidates[meraki_id]} (#{candidates[meraki_id].pk}) already exists in NetBox and is '
-                    f'not owned by the plugin; it is left alone. Enable "adopt existing objects" to take it over.'
-                )
+                change.state, change.reason = ChangeStateChoices.SKIPPED, candidate.reason()
             elif kind == 'cable':
                 self.plan_cable(record, want)
             else:
                 self.add(ChangeActionChoices.CREATE, kind, meraki_id, record.label, record.network_id, after=want)
+        self.skip_taken_names(renames)
+
+    def skip_taken_names(self, renames):
+        """
+        Skip, saying why, the creations and renames of sites to a name another site holds, or that several of this
+        organization's networks would take (site names are unique in NetBox): reported, never a failure.
+        """
+        claims = Counter(record.values['name'] for record in self.records['site'].values())
+        named = renames + [change for change in self.changes if change.kind == 'site'
+                           and change.action == ChangeActionChoices.CREATE and change.state == 'pending']
+        taken = {site.name: site for site in Site.objects.filter(name__in=[change.after['name'] for change in named])}
+        for change in named:
+            name, site = change.after['name'], taken.get(change.after['name'])
+            if site and site.pk != change.object_id:
+                why = f'site {site} (#{site.pk}) already has the name {name!r}'
+            elif claims[name] > 1:
+                why = f'{claims[name]} networks of this organization would be named {name!r}'
+            else:
+                continue
+            change.state = ChangeStateChoices.SKIPPED
+            change.reason = (
+                f'Not named: {why}, and site names are unique in NetBox. Rename one of them, or give the networks '
+                f'distinct names with a site-name rule (it may use {{organization}}).'
+            )[:500]
 
     def plan_cable(self, record, want):
         """A new cable, unless one of its ends is already cabled in NetBox: never a second cable on a port."""
         replaced = []
         for end in (record.values['a'], record.values['b']):
-            interface = self.state.object(end.kind, end.meraki_id) if end.kind == 'interface' else None
-            if interface is None and end.kind == 'netboxinterface' and self.state.pk(end.kind, end.meraki_id):
+            if end.kind == 'netboxinterface':
+                interface, problem = self.state.neighbour(end.meraki_id, self.local_site(record))
+                if interface is None:
+                    if problem:
+                        self.run.log_line('warning', f'No cable {record.label}: {problem}.')
+                    return  # the neighbour is not in NetBox, or not only once: nothing to connect to
+            else:
                 interface = self.state.object(end.kind, end.meraki_id)
-            if end.kind == 'netboxinterface' and interface is None:
-                return  # the neighbour is not in NetBox: nothing to connect to
             if interface is not None and interface.cable_id:
                 if (removal := self.cable_removal(interface.cable_id)) is None:
                     change = self.add(ChangeActionChoices.CREATE, 'cable', record.meraki_id, record.label,
@@ -293,10 +466,28 @@ class Planner:
                           after=want)
         change.replaces = replaced
 
+    def local_site(self, record):
+        """The NetBox site of the Meraki device at a cable's own end, as this plan wants it."""
+        local = next(end for end in (record.values['a'], record.values['b']) if end.kind == 'interface')
+        device = self.records['device'][self.records['interface'][local.meraki_id].values['device'].meraki_id]
+        return self.state.pk('site', device.values['site'].meraki_id)
+
     def cable_removal(self, cable_id):
         """The planned removal of a cable, if any."""
         return next((change for change in self.changes if change.kind == 'cable' and change.object_id == cable_id
                      and change.action == ChangeActionChoices.DELETE), None)
+
+    def networks_of(self, meraki_id, row):
+        """
+        The networks an owned object may be in: its ownership record's, and that of any device its identity names
+        (a serial, `serial:port/1`, a cable's `a|b`) as Meraki lists it now; the record lags behind a move until a run
+        applies.
+        """
+        networks = {row.network_id}
+        for token in re.split(r'[|:]', meraki_id):
+            if token in self.device_networks:
+                networks.add(self.device_networks[token])
+        return networks
 
     def plan_removals(self, kind):
         spec, state = KINDS[kind], self.state
@@ -307,7 +498,7 @@ class Planner:
                 continue
             if self.network_scope and row.network_id not in self.network_scope:
                 continue
-            if any(self.snapshot.network_failed(source, row.network_id) for source in self.snapshot.network_errors):
+            if self.networks_of(meraki_id, row) & self.unread_networks:
                 continue  # that network's own calls failed: what it holds is unknown, not gone
             obj = state.object(kind, meraki_id)
             if obj is None:
@@ -316,20 +507,48 @@ class Planner:
                 self.add(ChangeActionChoices.DELETE, kind, meraki_id, str(obj), row.network_id, obj,
                          before=state.current_values(kind, obj))
             elif spec.mark:
-                mark = {name: to_json(value) for name, value in spec.mark.items()}
-                have = state.current_values(kind, obj, spec.mark)
-                if have != mark:
-                    self.add(ChangeActionChoices.MARK, kind, meraki_id, str(obj), row.network_id, obj,
-                             before=have, after=mark)
+                self.mark(kind, meraki_id, obj, row.network_id, reason=(
+                    'Meraki no longer has it; the removal policy for this kind is "mark" (Cleanup settings).'))
+
+    def mark(self, kind, meraki_id, obj, network_id, change=None, reason=''):
+        """Plan a mark of the object (or turn `change` into one), unless it is marked already."""
+        mark = {name: to_json(value) for name, value in KINDS[kind].mark.items()}
+        have = self.state.current_values(kind, obj, mark)
+        if have == mark:
+            if change is not None:
+                self.changes.remove(change)
+            return
+        if change is None:
+            change = self.add(ChangeActionChoices.MARK, kind, meraki_id, str(obj), network_id, obj)
+        change.action, change.before, change.after, change.reason = ChangeActionChoices.MARK, have, mark, reason
+
+    def check_cascades(self):
+        """
+        Turn into marks (or skip, for kinds that cannot be marked) the deletions that would take along what the plugin
+        does not own, or owns and keeps. Children first: a child that stays makes its parent stay.
+        """
+        deletions = [change for change in self.changes if change.action == ChangeActionChoices.DELETE]
+        if not deletions:
+            return
+        check = CascadeCheck(self.state.organization_id, {
+            (self.state.type_id(change.kind), change.object_id) for change in deletions
+        })
+        for change in sorted(deletions, key=lambda change: -KIND_ORDER.index(change.kind)):
+            obj = self.state.objects[change.kind][change.object_id]
+            cascade = check.check(obj)
+            change.cascade = cascade.entries
+            if not cascade.blocked:
+                continue
+            check.removed.discard((self.state.type_id(change.kind), change.object_id))
+            if KINDS[change.kind].mark:
+                self.mark(change.kind, change.meraki_id, obj, change.scope, change, cascade.reason('marked'))
+            else:
+                change.state, change.reason = ChangeStateChoices.SKIPPED, cascade.reason('kept')
 
 
 def removal_blockers(kind, snapshot):
-    """The endpoints that failed and that a removal of `kind` depends on: removals need all of them read."""
-    failed = [source for source in REMOVAL_SOURCES.get(kind, ()) if source in snapshot.errors]
-    for source, kinds in NETWORK_SOURCES.items():
-        if kind in kinds and snapshot.network_errors.get(source):
-            failed.append(f'{source} of {", ".join(sorted(snapshot.network_errors[source]))}')
-    return failed
+    """The org-wide endpoints that failed and that a removal of `kind` depends on: removals need all of them read."""
+    return [source for source in REMOVAL_SOURCES.get(kind, ()) if source in snapshot.errors]
 
 
 def build_plan(run, records, snapshot, settings, state):
@@ -351,6 +570,10 @@ def stale_reason(change, records, snapshot):
             return 'Meraki has it again since the plan was made.'
         if failed := removal_blockers(change.kind, snapshot):
             return f'Its removal could not be confirmed: {", ".join(failed)} could not be read.'
+        unread = [source for source, errors in snapshot.network_errors.items() if change.scope in errors]
+        if unread:
+            return (f'Its removal could not be confirmed: {", ".join(unread)} of network {change.scope} could not be '
+                    f'read.')
         return ''
     if record is None:
         return 'Meraki no longer has it (or the settings leave it out) since the plan was made.'

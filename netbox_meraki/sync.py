@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.choices import JobStatusChoices
+from dcim.models import Site
 from netbox.plugins import get_plugin_config
 from users.models import User
 
@@ -20,7 +21,7 @@ from .choices import ChangeStateChoices, RunStatusChoices, RunTriggerChoices, Sy
 from .fetch import DashboardClient, FetchError, fetch_organization, list_organizations
 from .locks import release_organization, serialize_triggers, try_lock_organization
 from .mapping import MappingOptions, map_snapshot
-from .models import DEFAULT_ROLE_NAMES, Change, PluginSettings, SyncRun
+from .models import DEFAULT_ROLE_NAMES, Change, PluginSettings, SyncedObject, SyncRun
 from .plan import NetBoxState, build_plan, stale_reason
 from .secrets import redact
 
@@ -63,7 +64,12 @@ def sync_user():
     return user
 
 
-def mapping_options(settings):
+def mapping_options(settings, organization_id=None):
+    """The mapping's options from the settings; with `organization_id`, the site names other organizations hold."""
+    taken = frozenset()
+    if organization_id is not None:
+        others = SyncedObject.objects.filter(kind='site').exclude(organization_id=str(organization_id))
+        taken = frozenset(Site.objects.filter(pk__in=others.values('object_id')).values_list('name', flat=True))
     return MappingOptions(
         manufacturer_name=settings.manufacturer_name,
         role_names={product_type: settings.role_name(product_type) for product_type in DEFAULT_ROLE_NAMES},
@@ -75,6 +81,8 @@ def mapping_options(settings):
         sync_disabled_ssids=settings.sync_disabled_ssids,
         sync_inventory=settings.sync_inventory,
         inventory_site_name=settings.inventory_site_name,
+        interface_name_rules=list(settings.interface_name_rules),
+        taken_site_names=taken,
     )
 
 
@@ -323,7 +331,7 @@ def execute_run(run, locked=False):
             return run
         save_progress(run, phase='plan')
         with timed(run, 'plan'):
-            records, problems = map_snapshot(snapshot, mapping_options(settings))
+            records, problems = map_snapshot(snapshot, mapping_options(settings, run.organization_id))
             for problem in problems:
                 run.log_line('warning', problem)
             state = NetBoxState(run.organization_id, settings)
@@ -423,7 +431,7 @@ def confirm_with_meraki(run, approved, settings):
     ]
     if failures:
         raise ReviewNotConfirmed('; '.join(failures))
-    records, _problems = map_snapshot(snapshot, mapping_options(settings))
+    records, _problems = map_snapshot(snapshot, mapping_options(settings, run.organization_id))
     stale = []
     for change in approved:
         if reason := stale_reason(change, records, snapshot):

@@ -21,6 +21,10 @@ urlpatterns = [
     path('settings/mapping/', views.MappingSettingsView.as_view(), name='settings_mapping'),
     path('settings/rules/', views.RulesSettingsView.as_view(), name='settings_rules'),
     path('settings/rules/preview/site-name/', views.SiteNamePreviewView.as_view(), name='settings_preview_site_name'),
+    path(
+        'settings/rules/preview/interface-name/', views.InterfaceNamePreviewView.as_view(),
+        name='settings_preview_interface_name',
+    ),
     path('settings/rules/preview/prefix/', views.PrefixPreviewView.as_view(), name='settings_preview_prefix'),
     path('settings/cleanup/', views.CleanupSettingsView.as_view(), name='settings_cleanup'),
     path('settings/scheduling/', views.SchedulingSettingsView.as_view(), name='settings_scheduling'),

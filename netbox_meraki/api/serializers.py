@@ -80,12 +80,17 @@ class ChangeSerializer(ObjectURLMixin, BaseModelSerializer):
     run = SyncRunSerializer(nested=True, read_only=True)
     action = ChoiceField(choices=ChangeActionChoices, read_only=True)
     state = ChoiceField(choices=ChangeStateChoices, read_only=True)
+    cascade = serializers.JSONField(read_only=True, help_text=(
+        'What NetBox would delete with the object of a delete or mark change: a list of {"type", "id", "name", '
+        '"owned" (whether the plugin owns it and removes it in the same plan), "url"}, at most 50, possibly ending '
+        'with {"type", "more": <number not listed>}.'
+    ))
 
     class Meta:
         model = Change
         fields = (
             'id', 'url', 'display_url', 'display', 'run', 'sequence', 'action', 'kind', 'meraki_id', 'object_id',
-            'object_repr', 'scope', 'before', 'after', 'state', 'reason',
+            'object_repr', 'scope', 'before', 'after', 'state', 'reason', 'cascade',
         )
         read_only_fields = fields
         brief_fields = ('id', 'url', 'display', 'action', 'kind', 'object_repr', 'state')
@@ -112,9 +117,9 @@ class PluginSettingsSerializer(ChangeLogMessageSerializer, ValidatedModelSeriali
             'id', 'url', 'display_url', 'display', 'base_url', 'api_key_configured',
             'default_sync_mode', 'organization_ids', 'network_ids', 'adopt_existing', 'manufacturer_name',
             'role_names', 'status_map', 'delete_policy', 'deletion_threshold', 'vrf_per_network',
-            'sync_disabled_ssids', 'sync_inventory', 'inventory_site_name', 'site_name_rules', 'prefix_filters',
-            'name_transforms', 'extra_tags', 'enable_scheduled_sync', 'sync_interval_minutes', 'scheduled_sync_mode',
-            'last_scheduled_sync', 'next_scheduled_sync', 'created', 'last_updated',
+            'sync_disabled_ssids', 'sync_inventory', 'inventory_site_name', 'site_name_rules', 'interface_name_rules',
+            'prefix_filters', 'name_transforms', 'extra_tags', 'enable_scheduled_sync', 'sync_interval_minutes',
+            'scheduled_sync_mode', 'last_scheduled_sync', 'next_scheduled_sync', 'created', 'last_updated',
         )
         read_only_fields = ('id', 'last_scheduled_sync', 'next_scheduled_sync', 'created', 'last_updated')
 

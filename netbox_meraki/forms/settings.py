@@ -17,6 +17,7 @@ from ..choices import DeletePolicyChoices
 from ..kinds import KINDS
 from ..models import PluginSettings
 from ..models.settings import (
+    DEFAULT_DELETE_POLICY,
     DEFAULT_ROLE_NAMES,
     DEFAULT_STATUS_MAP,
     DELETE_POLICY_KINDS,
@@ -28,8 +29,8 @@ from ..models.settings import (
 from .fields import IdListField, TagSlugsField
 
 __all__ = (
-    'CleanupSettingsForm', 'MappingSettingsForm', 'OrganizationSettingsForm', 'RulesSettingsForm',
-    'SchedulingSettingsForm', 'SiteNameRuleFormSet',
+    'CleanupSettingsForm', 'InterfaceNameRuleFormSet', 'MappingSettingsForm', 'OrganizationSettingsForm',
+    'RulesSettingsForm', 'SchedulingSettingsForm', 'SiteNameRuleFormSet',
 )
 
 PRODUCT_TYPE_LABELS = {
@@ -60,13 +61,17 @@ def kind_label(kind):
     return kind
 
 
-def mark_help(kind):
-    """What "mark as removed" does to an object of this kind."""
+def policy_help(kind):
+    """The kind's default policy and what "mark as removed" does to it (or that it cannot be marked)."""
     spec = KINDS.get(kind)
+    default = dict(DeletePolicyChoices)[DEFAULT_DELETE_POLICY[kind]]
     if spec is None or not spec.mark:
-        return ''
-    changes = ', '.join(f'{field} becomes {value}' for field, value in spec.mark.items())
-    return _('Mark as removed: {changes}.').format(changes=changes)
+        marked = _('It cannot be marked: "mark" keeps it.')
+    else:
+        marked = _('Mark as removed: {changes}.').format(
+            changes=', '.join(f'{field} becomes {value}' for field, value in spec.mark.items()))
+    return _('Default: {default}. {marked} A deletion that would take along objects the plugin does not own is '
+             'marked (or kept) instead.').format(default=default, marked=marked)
 
 
 class SettingsTabForm(forms.Form):
@@ -243,11 +248,35 @@ class SiteNameRuleForm(forms.Form):
     )
 
 
+class InterfaceNameRuleForm(forms.Form):
+    models = forms.CharField(
+        label=_('Device model matches'), required=False,
+        widget=forms.TextInput(attrs={'class': 'font-monospace', 'placeholder': '^MS1[23]0'}),
+    )
+    regex = forms.CharField(
+        label=_('Port name matches'), required=False,
+        widget=forms.TextInput(attrs={'class': 'font-monospace', 'placeholder': '(?P<port>\\d+)'}),
+    )
+    template = forms.CharField(
+        label=_('Interface name'), required=False,
+        widget=forms.TextInput(attrs={'class': 'font-monospace', 'placeholder': 'GigabitEthernet1/0/{port}'}),
+    )
+
+
 SiteNameRuleFormSet = forms.formset_factory(SiteNameRuleForm, extra=1, can_delete=True)
+InterfaceNameRuleFormSet = forms.formset_factory(InterfaceNameRuleForm, extra=1, can_delete=True)
 
 
 class RulesSettingsForm(SettingsTabForm):
-    """Site-name rules (rows of a formset) and prefix filters."""
+    """Site-name and interface-name rules (rows of a formset each) and prefix filters."""
+
+    # Each list of rules: its PluginSettings field, the formset of its rows, the formset's prefix, and the message
+    # that points at a row a rule's error was put on.
+    RULE_LISTS = (
+        ('site_name_rules', SiteNameRuleFormSet, 'rule', _('A site-name rule cannot work: see the rule marked below.')),
+        ('interface_name_rules', InterfaceNameRuleFormSet, 'interface_rule',
+         _('An interface-name rule cannot work: see the rule marked below.')),
+    )
 
     prefix_include = CidrListField(
         label=_('Include'), help_text=_('Only subnets inside one of these (one per line). Empty: every subnet.'),
@@ -268,10 +297,15 @@ class RulesSettingsForm(SettingsTabForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.rules = SiteNameRuleFormSet(
-            self.data if self.is_bound else None, prefix='rule',
-            initial=[] if self.is_bound else list(self.instance.site_name_rules or []),
-        )
+        self.formsets = {
+            name: formset_class(
+                self.data if self.is_bound else None, prefix=prefix,
+                initial=[] if self.is_bound else list(getattr(self.instance, name) or []),
+            )
+            for name, formset_class, prefix, _label in self.RULE_LISTS
+        }
+        self.rules = self.formsets['site_name_rules']
+        self.interface_rules = self.formsets['interface_name_rules']
 
     def composed(self):
         return {'prefix_filters': {
@@ -285,35 +319,58 @@ class RulesSettingsForm(SettingsTabForm):
             initial[key] = initial.get(key) or []
         return initial
 
-    def rule_rows(self):
-        """The filled-in rows, in order, each with the form it came from."""
+    def posted(self, name):
+        """Whether the post holds the rows of a rule list: one that does not (an older client) leaves it as it is."""
+        return f'{self.formsets[name].prefix}-TOTAL_FORMS' in self.data
+
+    def rule_rows(self, name='site_name_rules'):
+        """The filled-in rows of a rule list, in order, each with the form it came from."""
         rows = []
-        for form in self.rules.forms:
+        for form in self.formsets[name].forms:
             data = getattr(form, 'cleaned_data', None) or {}
-            if data.get('DELETE') or not (data.get('regex') or data.get('template')):
+            rule = {key: data.get(key) or '' for key in form.fields if key != 'DELETE'}
+            if data.get('DELETE') or not any(rule.values()):
                 continue
-            rows.append((form, {'regex': data.get('regex', ''), 'template': data.get('template', '')}))
+            rows.append((form, rule))
         return rows
 
     def site_name_rules(self):
-        return [rule for _form, rule in self.rule_rows()]
+        return [rule for _form, rule in self.rule_rows('site_name_rules')]
+
+    def interface_name_rules(self):
+        return [rule for _form, rule in self.rule_rows('interface_name_rules')]
 
     def model_values(self):
-        return {**super().model_values(), 'site_name_rules': self.site_name_rules()}
+        values = super().model_values()
+        for name, *_rest in self.RULE_LISTS:
+            if self.posted(name):
+                values[name] = [rule for _form, rule in self.rule_rows(name)]
+        return values
 
     def full_clean(self):
         # The rows are checked first, so that clean() can put a rule's error on its row.
-        self.rules.is_valid()
+        for formset in self.formsets.values():
+            formset.is_valid()
         super().full_clean()
+
+    def clean(self):
+        for name, *_rest in self.RULE_LISTS:
+            # Rows whose count cannot be read would read as no rules at all, and saving would erase them.
+            if self.posted(name) and self.formsets[name].non_form_errors():
+                self.add_error(None, _('The rules could not be read: reload the page and type them again.'))
+        return super().clean()
 
     def add_model_error(self, name, message):
         match = re.match(r'Rule (\d+): (.*)', message)
-        rows = self.rule_rows()
-        if name == 'site_name_rules' and match and int(match.group(1)) <= len(rows):
+        pointers = {rule_list: pointer for rule_list, _formset_class, _prefix, pointer in self.RULE_LISTS}
+        rows = self.rule_rows(name) if name in pointers else []
+        if match and int(match.group(1)) <= len(rows):
             form, _rule = rows[int(match.group(1)) - 1]
             reason = match.group(2)
-            form.add_error('template' if reason.startswith('the template') else 'regex', reason)
-            self.add_error(None, _('A site-name rule cannot work: see the rule marked below.'))
+            # The reason names what it refuses: "the template ...", "the models regex ...", else the regex.
+            field = next((key for key in ('template', 'models') if reason.startswith(f'the {key}')), 'regex')
+            form.add_error(field, reason)
+            self.add_error(None, pointers[name])
             return
         super().add_model_error(name, message)
 
@@ -325,7 +382,7 @@ class CleanupSettingsForm(SettingsTabForm):
         super().__init__(*args, **kwargs)
         for kind in DELETE_POLICY_KINDS:
             self.fields[f'policy_{kind}'] = forms.ChoiceField(
-                label=kind_label(kind), choices=DeletePolicyChoices, help_text=mark_help(kind),
+                label=kind_label(kind), choices=DeletePolicyChoices, help_text=policy_help(kind),
             )
         self.initial = {**self.initial_values(), **self.initial}
         self.fieldsets = (
@@ -339,7 +396,7 @@ class CleanupSettingsForm(SettingsTabForm):
     def initial_values(self):
         initial = super().initial_values()
         for kind in DELETE_POLICY_KINDS:
-            initial[f'policy_{kind}'] = initial.get(f'policy_{kind}') or DeletePolicyChoices.DELETE
+            initial[f'policy_{kind}'] = initial.get(f'policy_{kind}') or DEFAULT_DELETE_POLICY[kind]
         return initial
 
 

@@ -58,7 +58,7 @@ class SyncRunType(BaseObjectType):
     name='MerakiChangeType',
     fields=[
         'id', 'run', 'sequence', 'action', 'kind', 'meraki_id', 'object_id', 'object_repr', 'scope', 'before',
-        'after', 'state', 'reason',
+        'after', 'state', 'reason', 'cascade',
     ],
     filters=ChangeFilter,
     pagination=True,

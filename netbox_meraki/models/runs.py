@@ -131,6 +131,12 @@ class Change(models.Model):
         verbose_name=_('reason'), max_length=500, blank=True,
         help_text=_('Why the change is held, or why it failed or conflicted.'),
     )
+    cascade = models.JSONField(
+        verbose_name=_('also deletes'),
+        default=list,
+        blank=True,
+        help_text=_('What NetBox would delete with the object: [{"type", "id", "name", "owned"}, ...].'),
+    )
 
     objects = RestrictedQuerySet.as_manager()
 

@@ -10,9 +10,9 @@ from django.utils.translation import gettext_lazy as _
 from netbox.models import ChangeLoggedModel
 
 from ..choices import DeletePolicyChoices, SyncModeChoices
-from ..rules import validate_prefix_filters, validate_site_name_rules
+from ..rules import validate_interface_name_rules, validate_prefix_filters, validate_site_name_rules
 
-__all__ = ('PluginSettings', 'DEFAULT_ROLE_NAMES', 'DEFAULT_STATUS_MAP', 'DELETE_POLICY_KINDS')
+__all__ = ('PluginSettings', 'DEFAULT_DELETE_POLICY', 'DEFAULT_ROLE_NAMES', 'DEFAULT_STATUS_MAP', 'DELETE_POLICY_KINDS')
 
 # NetBox device role per Meraki product type.
 DEFAULT_ROLE_NAMES = {
@@ -31,8 +31,6 @@ DEFAULT_STATUS_MAP = {
     'offline': 'offline',
     'dormant': 'offline',
 }
-# Object kinds whose removal from Meraki follows a delete policy.
-DELETE_POLICY_KINDS = ('site', 'device', 'interface', 'ipaddress', 'vlan', 'prefix', 'wirelesslan', 'cable')
 # Kinds whose names a name transform applies to, and the transforms.
 NAME_TRANSFORM_KINDS = ('site', 'device', 'vlan', 'ssid')
 NAME_TRANSFORMS = ('keep', 'upper', 'lower', 'title')
@@ -49,8 +47,27 @@ def default_status_map():
     return dict(DEFAULT_STATUS_MAP)
 
 
+# What happens by default to an object Meraki no longer has, chosen for a NetBox people also edit (docs/sync-engine.md):
+# the objects people hang their own data on and look up by name (sites, devices, VLANs, prefixes, wireless LANs) are
+# marked, so a removal is visible and reversible; ports, addresses and cables, which only mirror Meraki and would
+# block their reuse if kept, are deleted. A deletion that would take along anything the plugin does not own is
+# marked (or kept) instead, whatever the policy.
+# Object kinds whose removal from Meraki follows a delete policy, and their default policies.
+DEFAULT_DELETE_POLICY = {
+    'site': DeletePolicyChoices.MARK,
+    'device': DeletePolicyChoices.MARK,
+    'interface': DeletePolicyChoices.DELETE,
+    'ipaddress': DeletePolicyChoices.DELETE,
+    'vlan': DeletePolicyChoices.MARK,
+    'prefix': DeletePolicyChoices.MARK,
+    'wirelesslan': DeletePolicyChoices.MARK,
+    'cable': DeletePolicyChoices.DELETE,
+}
+DELETE_POLICY_KINDS = tuple(DEFAULT_DELETE_POLICY)
+
+
 def default_delete_policy():
-    return dict.fromkeys(DELETE_POLICY_KINDS, DeletePolicyChoices.DELETE)
+    return dict(DEFAULT_DELETE_POLICY)
 
 
 def default_name_transforms():
@@ -107,7 +124,7 @@ class PluginSettings(ChangeLoggedModel):
     delete_policy = models.JSONField(
         verbose_name=_('delete policy per kind'),
         default=default_delete_policy,
-        help_text=_('What to do with an owned object Meraki no longer has: delete, mark (status and tag) or keep.'),
+        help_text=_('What to do with an owned object Meraki no longer has: delete, mark (status) or keep.'),
     )
     deletion_threshold = models.PositiveSmallIntegerField(
         verbose_name=_('deletion threshold (%)'),
@@ -160,6 +177,14 @@ class PluginSettings(ChangeLoggedModel):
         default=default_name_transforms,
         blank=True,
         help_text=_('keep, upper, lower or title, for site, device, VLAN and SSID names.'),
+    )
+    interface_name_rules = models.JSONField(
+        verbose_name=_('interface-name rules'),
+        default=list,
+        blank=True,
+        help_text=_('Ordered rules {"models": ..., "regex": ..., "template": ...}: the first whose "models" regex '
+                    'matches the device model (all models when empty) and whose regex matches Meraki\'s port name '
+                    'names the interface, so that it matches the device type\'s templates (1 -> Port 1).'),
     )
     extra_tags = models.JSONField(
         verbose_name=_('tags per kind'),
@@ -240,6 +265,7 @@ class PluginSettings(ChangeLoggedModel):
             )
         for field, validate in (
             ('site_name_rules', validate_site_name_rules),
+            ('interface_name_rules', validate_interface_name_rules),
             ('prefix_filters', validate_prefix_filters),
         ):
             try:
@@ -278,7 +304,7 @@ class PluginSettings(ChangeLoggedModel):
         return self.role_names.get(product_type) or DEFAULT_ROLE_NAMES.get(product_type) or product_type
 
     def policy_for(self, kind):
-        return self.delete_policy.get(kind, DeletePolicyChoices.DELETE)
+        return self.delete_policy.get(kind) or DEFAULT_DELETE_POLICY.get(kind, DeletePolicyChoices.DELETE)
 
     @property
     def sync_interval(self):

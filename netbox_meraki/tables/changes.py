@@ -1,8 +1,11 @@
+from functools import cache
 from urllib.parse import quote
 
 import django_tables2 as tables
+from django.apps import apps
 from django.urls import NoReverseMatch, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from netbox.tables import NetBoxTable, columns
@@ -13,7 +16,7 @@ from ..kinds import KINDS
 from ..models import Change
 from .display import EMPTY, render_field_changes
 
-__all__ = ('ChangeTable', 'object_url')
+__all__ = ('ChangeTable', 'REMOVALS', 'cascade_summary', 'object_url')
 
 # States in which a person can still approve or reject a change.
 UNDECIDED = (ChangeStateChoices.PENDING, ChangeStateChoices.HELD)
@@ -30,6 +33,146 @@ def object_url(change):
         return reverse(get_viewname(spec.model), kwargs={'pk': change.object_id})
     except NoReverseMatch:
         return None
+
+
+# Actions whose change carries what NetBox would delete with the object (a mark: what deleting it would have taken).
+REMOVALS = (ChangeActionChoices.DELETE, ChangeActionChoices.MARK)
+
+
+@cache
+def model_names():
+    """
+    NetBox's model names, singular and plural, by either one in lower case ("ip address" and "ip addresses" ->
+    ("IP address", "IP addresses")): the engine names a listed object's type in the singular and a count of more
+    in the plural.
+    """
+    names = {'object': ('object', 'objects'), 'objects': ('object', 'objects')}
+    for model in apps.get_models():
+        pair = (str(model._meta.verbose_name), str(model._meta.verbose_name_plural))
+        names.setdefault(pair[0].lower(), pair)
+        names.setdefault(pair[1].lower(), pair)
+    return names
+
+
+def singular(kind):
+    return model_names().get(kind.lower(), (kind, None))[0]
+
+
+def type_label(kind, number):
+    """A NetBox type, plural unless there is one: `IP addresses`, `prefix`."""
+    name, plural = model_names().get(kind.lower(), (kind, f'{kind}s'))
+    return name if number == 1 else plural
+
+
+def count_label(kind, number):
+    """`3 IP addresses`, `1 prefix`: a number of objects of a NetBox type."""
+    return f'{number} {type_label(kind, number)}'
+
+
+def cascade_totals(cascade):
+    """
+    What a deletion takes with it, counted: ({type: number} in the order met, number not owned by the plugin,
+    number not listed). The engine lists at most 50 objects and counts the rest in a last {"type", "more"} entry,
+    whose ownership is not known.
+    """
+    per_type, not_owned, unlisted = {}, 0, 0
+    for item in cascade or []:
+        kind = singular(item.get('type') or 'object')
+        number = item['more'] if 'more' in item else 1
+        per_type[kind] = per_type.get(kind, 0) + number
+        if 'more' in item:
+            unlisted += number
+        elif not item.get('owned'):
+            not_owned += 1
+    return per_type, not_owned, unlisted
+
+
+def not_owned_label(not_owned, unlisted):
+    if unlisted:
+        return _('at least {count} not owned by the plugin').format(count=not_owned)
+    return _('{count} not owned by the plugin').format(count=not_owned)
+
+
+def cascade_parts(change):
+    """
+    What a delete or mark change takes with it, in words: (`3 IP addresses, 1 prefix`, `2 not owned by the plugin`
+    or ''), or ('', '') when it takes nothing.
+    """
+    if change.action not in REMOVALS or not change.cascade:
+        return '', ''
+    per_type, not_owned, unlisted = cascade_totals(change.cascade)
+    objects = ', '.join(count_label(kind, number) for kind, number in per_type.items())
+    return objects, not_owned_label(not_owned, unlisted) if not_owned else ''
+
+
+def cascade_summary(change):
+    """`3 IP addresses, 1 prefix (2 not owned by the plugin)`: what a delete or mark change takes with it, or ''."""
+    objects, not_owned = cascade_parts(change)
+    return f'{objects} ({not_owned})' if not_owned else objects
+
+
+def linkable(url):
+    # Only the object's own page (a path, or this NetBox's absolute URL) is linked.
+    return isinstance(url, str) and url.startswith(('/', 'https://', 'http://')) and not url.startswith('//')
+
+
+def render_cascade_item(item):
+    if 'more' in item:
+        return format_html(
+            '<li class="text-secondary">{}</li>',
+            _('and {number} more {objects}, not listed').format(
+                number=item['more'], objects=type_label(item.get('type') or 'object', item['more']),
+            ),
+        )
+    name = item.get('name') or f'#{item.get("id")}'
+    if linkable(item.get('url')):
+        name = format_html('<a href="{}">{}</a>', item['url'], name)
+    if item.get('owned'):
+        badge = format_html('<span class="badge text-bg-secondary">{}</span>', _('owned by the plugin'))
+        return format_html(
+            '<li class="cascade-owned">{} <span class="text-secondary">{}</span> {}</li>', badge, item.get('type', ''),
+            name,
+        )
+    badge = format_html(
+        '<span class="badge text-bg-red"><i class="mdi mdi-alert" aria-hidden="true"></i> {}</span>', _('not owned'),
+    )
+    return format_html(
+        '<li class="cascade-not-owned fw-bold">{} <span class="text-secondary">{}</span> {}</li>', badge,
+        item.get('type', ''), name,
+    )
+
+
+def render_cascade_summary(change):
+    """The summary in HTML, with the objects the plugin does not own standing out: they are what a person would lose."""
+    objects, not_owned = cascade_parts(change)
+    if not not_owned:
+        return objects
+    return format_html(
+        '{} <span class="text-danger fw-bold"><i class="mdi mdi-alert" aria-hidden="true"></i> ({})</span>',
+        objects, not_owned,
+    )
+
+
+def render_cascade(change):
+    """
+    A change's detail of what a delete or mark change takes with it: the summary, and the full list, each object
+    linked and badged "owned by the plugin" or "not owned". The objects not owned come first and open the list.
+    """
+    if change.action not in REMOVALS or not change.cascade:
+        return ''
+    _per_type, not_owned, _unlisted = cascade_totals(change.cascade)
+    if change.action == ChangeActionChoices.DELETE:
+        lead = _('Also deletes:')
+    else:
+        lead = _('Deleting it would also delete:')
+    # Objects the plugin does not own first, the engine's order kept otherwise; the "more" entry last.
+    items = sorted(change.cascade, key=lambda item: ('more' in item, bool(item.get('owned'))))
+    return format_html(
+        '<details class="change-cascade mt-1"{}><summary>{} {}</summary><ul class="list-unstyled ms-3 mb-0">{}</ul>'
+        '</details>',
+        mark_safe(' open') if not_owned else '', lead, render_cascade_summary(change),
+        format_html_join('', '{}', ((render_cascade_item(item),) for item in items)),
+    )
 
 
 class DecisionColumn(tables.Column):
@@ -68,15 +211,17 @@ class ChangeTable(NetBoxTable):
     scope = tables.Column(verbose_name=_('Network'))
     fields = tables.Column(verbose_name=_('Before → after'), accessor='pk', orderable=False)
     state = columns.ChoiceFieldColumn(verbose_name=_('State'))
+    cascade = tables.Column(verbose_name=_('Also deletes'), orderable=False, empty_values=())
     reason = tables.Column(verbose_name=_('Reason'))
     actions = DecisionColumn()
 
     class Meta(NetBoxTable.Meta):
         model = Change
         fields = (
-            'pk', 'id', 'run', 'sequence', 'action', 'kind', 'object_repr', 'meraki_id', 'scope', 'fields', 'state',
-            'reason',
+            'pk', 'id', 'run', 'sequence', 'action', 'kind', 'object_repr', 'meraki_id', 'scope', 'fields', 'cascade',
+            'state', 'reason',
         )
+        # A removal's cascade is summed up and listed under its fields; the column is there for exports.
         default_columns = ('id', 'action', 'kind', 'object_repr', 'meraki_id', 'fields', 'state', 'reason')
         row_attrs = {'id': lambda record: f'change-{record.pk}'}
 
@@ -85,8 +230,27 @@ class ChangeTable(NetBoxTable):
             return format_html('<a href="{}">{}</a>', url, value)
         return value
 
+    # Exports carry the plain values, not the links and colours of the page.
+    def value_object_repr(self, value):
+        return value
+
+    def value_reason(self, value):
+        return value
+
     def render_fields(self, record):
-        return render_field_changes(record) or EMPTY
+        # A removal's detail: the fields it sees, then everything NetBox would delete with the object.
+        return format_html('{}{}', render_field_changes(record), render_cascade(record)) or EMPTY
+
+    def render_cascade(self, record):
+        summary = render_cascade_summary(record)
+        if not summary:
+            return EMPTY
+        if record.action == ChangeActionChoices.MARK:
+            return format_html('<span class="text-secondary">{}</span> {}', _('if deleted:'), summary)
+        return summary
+
+    def value_cascade(self, record):
+        return cascade_summary(record)
 
     def value_fields(self, record):
         return '; '.join(

@@ -16,7 +16,7 @@ from ..permissions import APPROVE_CHANGE, RUN_SYNC
 from ..secrets import redact
 from ..sync import SyncRefused, apply_review, cancel_run
 from ..tables import ChangeTable, ReviewRunTable, SyncRunTable
-from ..tables.changes import UNDECIDED
+from ..tables.changes import REMOVALS, UNDECIDED
 from ..tables.display import action_totals, run_duration
 from .actions import ApproveSelected, RejectSelected
 from .mixins import LiveRunsMixin, PermissionRequiredView
@@ -51,10 +51,16 @@ def progress_context(run):
 
 
 def review_context(request, run):
-    """How many of the run's changes wait for a decision and how many are approved; whether the user may decide."""
+    """
+    How many of the run's changes wait for a decision and how many are approved; whether the user may decide; how
+    many removals would take objects the plugin does not own with them.
+    """
     states = dict(run.changes.order_by().values_list('state').annotate(n=Count('pk')))
     return {
         'states': states,
+        'removals_taking_unowned': run.changes.filter(
+            action__in=REMOVALS, cascade__contains=[{'owned': False}],
+        ).count(),
         'undecided': sum(states.get(state, 0) for state in UNDECIDED),
         'approved': states.get(ChangeStateChoices.APPROVED, 0),
         'can_review': run.status == RunStatusChoices.AWAITING_REVIEW and request.user.has_perm(APPROVE_CHANGE),

@@ -1,5 +1,4 @@
 import ipaddress
-import re
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -16,13 +15,21 @@ from ..forms import (
     SchedulingSettingsForm,
 )
 from ..models import PluginSettings
-from ..rules import apply_site_name_rules, prefix_allowed, validate_prefix_filters, validate_site_name_rules
+from ..rules import (
+    interface_name_rule,
+    prefix_allowed,
+    site_name_rule,
+    validate_interface_name_rules,
+    validate_prefix_filters,
+    validate_site_name_rules,
+)
 from .connection import connection_context
 from .mixins import PermissionRequiredView
 
 __all__ = (
-    'CleanupSettingsView', 'ConnectionSettingsView', 'MappingSettingsView', 'OrganizationSettingsView',
-    'PrefixPreviewView', 'RulesSettingsView', 'ScheduleStatusView', 'SchedulingSettingsView', 'SiteNamePreviewView',
+    'CleanupSettingsView', 'ConnectionSettingsView', 'InterfaceNamePreviewView', 'MappingSettingsView',
+    'OrganizationSettingsView', 'PrefixPreviewView', 'RulesSettingsView', 'ScheduleStatusView',
+    'SchedulingSettingsView', 'SiteNamePreviewView',
 )
 
 VIEW_SETTINGS = 'netbox_meraki.view_pluginsettings'
@@ -115,9 +122,10 @@ class RulesSettingsView(SettingsFormView):
 
     def render_form(self, request, settings, form):
         if not request.user.has_perm(CHANGE_SETTINGS):
-            for row in form.rules.forms:
-                for field in row.fields.values():
-                    field.disabled = True
+            for formset in form.formsets.values():
+                for row in formset.forms:
+                    for field in row.fields.values():
+                        field.disabled = True
         return super().render_form(request, settings, form)
 
 
@@ -171,7 +179,8 @@ class PreviewView(PermissionRequiredView):
 
     def post(self, request):
         form = RulesSettingsForm(request.POST, instance=PluginSettings.load())
-        form.rules.is_valid()
+        for formset in form.formsets.values():
+            formset.is_valid()
         outcome = self.preview(form, request.POST)
         return render(request, self.template_name, outcome)
 
@@ -180,6 +189,7 @@ class SiteNamePreviewView(PreviewView):
 
     def preview(self, form, data):
         name = data.get('test_network_name', '').strip()
+        organization = data.get('test_organization_name', '').strip()
         rules = form.site_name_rules()
         try:
             validate_site_name_rules(rules)
@@ -187,14 +197,36 @@ class SiteNamePreviewView(PreviewView):
             return {'error': ' '.join(exc.messages)}
         if not name:
             return {'hint': _('Type a network name to see the site name the rules give it.')}
-        site_name = apply_site_name_rules(name, rules)
-        number = next((n for n, rule in enumerate(rules, start=1) if re.search(rule['regex'], name)), None)
+        number, site_name = site_name_rule(name, rules, organization)
         return {
             'ok': True,
             'result': site_name,
             'detail': (
                 _('Rule {number} matches.').format(number=number) if number
                 else _('No rule matches: the site keeps the network name.')
+            ),
+        }
+
+
+class InterfaceNamePreviewView(PreviewView):
+
+    def preview(self, form, data):
+        port = data.get('test_port_name', '').strip()
+        model = data.get('test_device_model', '').strip()
+        rules = form.interface_name_rules()
+        try:
+            validate_interface_name_rules(rules)
+        except ValidationError as exc:
+            return {'error': ' '.join(exc.messages)}
+        if not port:
+            return {'hint': _('Type a Meraki port name, such as 1, and a device model to see the interface name.')}
+        number, interface_name = interface_name_rule(port, model, rules)
+        return {
+            'ok': True,
+            'result': interface_name,
+            'detail': (
+                _('Rule {number} matches.').format(number=number) if number
+                else _('No rule matches: the interface keeps Meraki\'s port name.')
             ),
         }
 

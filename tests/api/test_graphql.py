@@ -49,3 +49,15 @@ def test_graphql_shows_only_what_the_user_may_view(api, runs):
     listed = graphql(api.client, '{ meraki_sync_run_list { id changes { id } } }')['meraki_sync_run_list']
     # Changes need their own view permission.
     assert listed == [{'id': str(runs[2].pk), 'changes': []}]
+
+
+def test_a_changes_cascade_can_be_queried(api, runs):
+    api.grant(Change, 'view')
+    cascade = [
+        {'type': 'IP address', 'id': 41, 'name': '10.0.0.41/24', 'owned': False, 'url': '/ipam/ip-addresses/41/'},
+        {'type': 'IP address', 'more': 3},
+    ]
+    removal = runs[1].changes.get(action='delete')
+    Change.objects.filter(pk=removal.pk).update(cascade=cascade)
+    data = graphql(api.client, f'{{ meraki_change(id: {removal.pk}) {{ action cascade }} }}')
+    assert data['meraki_change'] == {'action': 'delete', 'cascade': cascade}

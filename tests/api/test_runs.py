@@ -128,3 +128,23 @@ def test_run_list_costs_the_same_queries_for_many_runs(api, runs, django_assert_
         assert api.get('/runs/').status_code == 200
     with django_assert_max_num_queries(12):
         assert api.get('/changes/').status_code == 200
+
+
+CASCADE = [
+    {'type': 'IP address', 'id': 41, 'name': '10.0.0.41/24', 'owned': False, 'url': '/ipam/ip-addresses/41/'},
+    {'type': 'interface', 'id': 7, 'name': 'gone-ap radio0', 'owned': True, 'url': '/dcim/interfaces/7/'},
+    {'type': 'IP address', 'more': 3},
+]
+
+
+def test_a_removal_exposes_what_netbox_would_delete_with_it_read_only(api, runs):
+    api.grant(SyncRun, 'view').grant(Change, 'view', 'change')
+    removal = runs[1].changes.get(action='delete')
+    Change.objects.filter(pk=removal.pk).update(action='mark', cascade=CASCADE)
+    data = api.get(f'/changes/{removal.pk}/').json()
+    assert data['cascade'] == CASCADE
+    listed = api.get(f'/runs/{runs[1].pk}/changes/').json()['results']
+    assert [change['cascade'] for change in listed] == [[], [], CASCADE]
+    # The list is the engine's: the API has no way to write it.
+    assert api.patch(f'/changes/{removal.pk}/', {'cascade': []}).status_code == 405
+    assert Change.objects.get(pk=removal.pk).cascade == CASCADE

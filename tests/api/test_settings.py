@@ -88,6 +88,8 @@ def test_put_replaces_the_fields_given(editor):
     ('deletion_threshold', 150),
     ('default_sync_mode', 'sometimes'),
     ('site_name_rules', [{'regex': '(unclosed', 'template': '{name}'}]),
+    ('interface_name_rules', [{'models': '', 'regex': '(unclosed', 'template': '{name}'}]),
+    ('interface_name_rules', {'regex': '\\d+', 'template': 'Port {name}'}),
     ('prefix_filters', {'include': ['not-a-cidr']}),
     ('name_transforms', {'site': 'reverse'}),
     ('extra_tags', {'device': 'not-a-list'}),
@@ -103,6 +105,39 @@ def test_an_invalid_value_is_refused_with_the_reason_for_its_field(editor, field
     # Nothing is saved, not even the valid field sent along.
     assert PluginSettings.load().adopt_existing is False
     assert not ObjectChange.objects.filter(changed_object_type=ContentType.objects.get_for_model(PluginSettings))
+
+
+def test_interface_name_rules_are_read_and_written_in_order(editor):
+    assert editor.get('/settings/').json()['interface_name_rules'] == []
+    rules = [
+        {'models': '^MS2[25]0', 'regex': r'(?P<port>\d+)', 'template': 'GigabitEthernet1/0/{port}'},
+        {'regex': r'\d+', 'template': 'Port {name}'},
+    ]
+    response = editor.patch('/settings/', {'interface_name_rules': rules})
+    assert response.status_code == 200, response.content
+    assert response.json()['interface_name_rules'] == rules
+    assert PluginSettings.load().interface_name_rules == rules
+
+
+@pytest.mark.parametrize('rules, reason', [
+    ([{'regex': r'(?P<port>\d+)', 'template': 'Port {number}'}],
+     'Rule 1: the template uses {number}, which is neither a named group of the regex nor {name}.'),
+    ([{'regex': r'\d+', 'template': 'Port {name}'}, {'models': '(MS', 'regex': r'\d+', 'template': 'x'}],
+     'Rule 2: the models regex does not compile'),
+    ([{'regex': r'\d+', 'template': 'Port {name}', 'model': 'MS120'}], 'Rule 1: give a non-empty "regex"'),
+    ([{'regex': r'\d+', 'template': 'x' * 65}], 'Rule 1: the template gives names longer than 64 characters'),
+])
+def test_a_bad_interface_name_rule_is_refused_naming_the_rule_and_the_reason(editor, rules, reason):
+    response = editor.patch('/settings/', {'interface_name_rules': rules})
+    assert response.status_code == 400, response.content
+    assert reason in ' '.join(response.json()['interface_name_rules'])
+    assert PluginSettings.load().interface_name_rules == []
+
+
+def test_site_name_rules_may_use_the_organization(editor):
+    rules = [{'regex': '.*', 'template': '{organization} {name}'}]
+    assert editor.patch('/settings/', {'site_name_rules': rules}).status_code == 200
+    assert PluginSettings.load().site_name_rules == rules
 
 
 def test_a_stale_etag_is_refused(editor):

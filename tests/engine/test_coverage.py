@@ -131,7 +131,9 @@ def test_netbox_holds_exactly_the_network_contents_meraki_describes(meraki_confi
     assert set(wlans) == set(enabled)
     for identity, ssid in enabled.items():
         assert wlans[identity].ssid == ssid['name']
-        assert wlans[identity].auth_type == AUTH.get(ssid['authMode'], wlans[identity].auth_type)
+        expected = AUTH.get(ssid['authMode'], wlans[identity].auth_type)
+        expected = 'wep' if ssid.get('encryptionMode') == 'wep' else expected
+        assert wlans[identity].auth_type == expected
     for serial, device in org.devices.items():
         if device['productType'] == 'wireless' and device['networkId'] in org.ssids:
             radio = interfaces[f'{serial}:radio0']

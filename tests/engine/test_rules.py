@@ -1,4 +1,7 @@
-"""Site-name rules, prefix filters, name transforms and VLAN lists: the pure rules, and their refusal at save."""
+"""
+Site-name and interface-name rules, prefix filters, name transforms and VLAN lists: the pure rules, and their refusal
+at save.
+"""
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -6,9 +9,12 @@ from django.core.exceptions import ValidationError
 from netbox_meraki.mapping_network import parse_vlan_list, vlan_id
 from netbox_meraki.models import PluginSettings
 from netbox_meraki.rules import (
+    apply_interface_name_rules,
     apply_site_name_rules,
+    interface_name_rule,
     prefix_allowed,
     transform_name,
+    validate_interface_name_rules,
     validate_prefix_filters,
     validate_site_name_rules,
 )
@@ -34,16 +40,80 @@ def test_optional_groups_that_did_not_match_become_empty():
     assert apply_site_name_rules('Paris', rules) == 'Paris'
 
 
+def test_organization_names_sites_apart_when_networks_share_a_name():
+    rules = [{'regex': '.*', 'template': '{organization} - {name}'}]
+    assert apply_site_name_rules('Main Office', rules, organization='Acme') == 'Acme - Main Office'
+    assert apply_site_name_rules('Main Office', rules, organization='Globex') == 'Globex - Main Office'
+    # Without an organization (the two-argument call of before), the template's other text still names the site.
+    assert apply_site_name_rules('Main Office', rules) == '- Main Office'
+    validate_site_name_rules(rules)
+
+
 @pytest.mark.parametrize('rules, message', [
     ([{'regex': '(unclosed', 'template': '{name}'}], 'Rule 1: the regex does not compile'),
     ([{'regex': '^x', 'template': '{city}'}], 'Rule 1: the template uses {city}'),
     ([RULES[0], {'regex': '', 'template': 'x'}], 'Rule 2: give exactly a non-empty'),
     ([{'regex': 'x', 'template': '{'}], 'Rule 1: the template is not valid'),
+    ([{'regex': 'x', 'template': '{name:d}'}], "Rule 1: the template is not valid: Unknown format code 'd'"),
+    ([{'regex': 5, 'template': 'x'}], 'Rule 1: give exactly a non-empty'),
+    ([{'regex': 'x', 'template': 'x', 'models': 'MS'}], 'Rule 1: give exactly a non-empty'),
     ('not a list', 'must be a list'),
 ])
 def test_bad_site_name_rules_are_refused_with_the_reason(rules, message):
     with pytest.raises(ValidationError, match=message.replace('{', r'\{').replace('}', r'\}')):
         validate_site_name_rules(rules)
+
+
+INTERFACE_RULES = [
+    {'models': '^MS2[25]0', 'regex': r'(?P<port>\d+)', 'template': 'GigabitEthernet1/0/{port}'},
+    {'models': '', 'regex': r'\d+', 'template': 'Port {name}'},
+]
+
+
+def test_interface_name_rules_map_meraki_port_numbers_to_the_device_types_names():
+    assert apply_interface_name_rules('1', 'MS250-48FP', INTERFACE_RULES) == 'GigabitEthernet1/0/1'
+    # Another model skips the first rule; an empty "models" (or none) matches every model.
+    assert apply_interface_name_rules('1', 'MS120-8', INTERFACE_RULES) == 'Port 1'
+    assert apply_interface_name_rules('7', None, [{'regex': r'\d+', 'template': 'Port {name}'}]) == 'Port 7'
+    assert interface_name_rule('1', 'MS120-8', INTERFACE_RULES) == (2, 'Port 1')
+
+
+def test_a_port_no_rule_matches_keeps_its_meraki_name():
+    # The regex must match the whole port name: a module port is not a number.
+    assert interface_name_rule('1_MA-MOD-4X10G_1', 'MS250-48', INTERFACE_RULES) == (None, '1_MA-MOD-4X10G_1')
+    assert apply_interface_name_rules('12', 'MS120-8', []) == '12'
+    assert apply_interface_name_rules('12', 'MS120-8', None) == '12'
+
+
+def test_an_interface_name_the_template_leaves_empty_or_too_long_falls_back_to_the_port_name():
+    empty = [{'regex': r'(?P<slot>\d+_)?\d+', 'template': '{slot}'}]
+    assert apply_interface_name_rules('3', 'MS120', empty) == '3'
+    long = [{'regex': r'(?P<port>.+)', 'template': '{port}{port}'}]
+    assert apply_interface_name_rules('x' * 40, 'MS120', long) == 'x' * 40
+
+
+@pytest.mark.parametrize('rules, message', [
+    ('not a list', 'Interface-name rules must be a list'),
+    ([{'regex': r'\d+', 'template': 'Port {name}', 'model': 'MS'}], 'Rule 1: give a non-empty "regex"'),
+    ([INTERFACE_RULES[0], {'regex': '', 'template': 'x'}], 'Rule 2: give a non-empty "regex"'),
+    ([{'regex': r'\d+', 'template': ''}], 'Rule 1: give a non-empty "regex"'),
+    ([{'models': ['MS120'], 'regex': r'\d+', 'template': 'x'}], 'Rule 1: give a non-empty "regex"'),
+    ([{'models': '(MS', 'regex': r'\d+', 'template': 'x'}], 'Rule 1: the models regex does not compile'),
+    ([{'regex': r'(\d+', 'template': 'x'}], 'Rule 1: the regex does not compile'),
+    ([{'regex': r'(?P<port>\d+)', 'template': 'Port {number}'}], 'Rule 1: the template uses {number}'),
+    ([{'regex': r'\d+', 'template': '{organization} {name}'}], 'Rule 1: the template uses {organization}'),
+    ([{'regex': r'\d+', 'template': 'Port {name'}], 'Rule 1: the template is not valid'),
+    ([{'regex': r'\d+', 'template': 'Port ' + 'x' * 60 + '{name}'}], 'Rule 1: the template gives names longer than 64'),
+])
+def test_bad_interface_name_rules_are_refused_with_the_rule_and_the_reason(rules, message):
+    with pytest.raises(ValidationError, match=message.replace('{', r'\{').replace('}', r'\}')):
+        validate_interface_name_rules(rules)
+
+
+def test_good_interface_name_rules_pass():
+    validate_interface_name_rules(INTERFACE_RULES)
+    validate_interface_name_rules([{'regex': r'\d+', 'template': 'Port {name}'}])
+    validate_interface_name_rules([])
 
 
 def test_prefix_filters_include_exclude_and_length_bounds():
@@ -98,6 +168,8 @@ def test_vlan_ids_as_strings_or_integers():
 @pytest.mark.django_db
 @pytest.mark.parametrize('field, value', [
     ('site_name_rules', [{'regex': '(', 'template': 'x'}]),
+    ('interface_name_rules', [{'regex': r'\d+', 'template': 'Port {number}'}]),
+    ('interface_name_rules', {'regex': r'\d+'}),
     ('prefix_filters', {'include': ['nonsense']}),
     ('name_transforms', {'site': 'shout'}),
     ('extra_tags', {'device': 'not-a-list'}),

@@ -108,6 +108,9 @@ def test_resync_without_changes_writes_nothing(meraki_config, org_id):
 
 
 def test_meraki_changes_become_the_right_updates_and_deletions(meraki_config, simulator, org_id, meraki_view):
+    settings = PluginSettings.load()
+    settings.delete_policy = {**settings.delete_policy, 'device': 'delete'}
+    settings.save()
     sync(org_id)
     view = meraki_view.read()
     serials = sorted(view.devices)

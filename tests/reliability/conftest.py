@@ -22,7 +22,7 @@ from users.models import ObjectPermission, Token, User
 from wireless.models import WirelessLAN, WirelessLANGroup
 
 from meraki_sim import Scale, Simulator
-from netbox_meraki.choices import RunStatusChoices, SyncModeChoices
+from netbox_meraki.choices import DeletePolicyChoices, RunStatusChoices, SyncModeChoices
 from netbox_meraki.fetch import fetch_organization
 from netbox_meraki.kinds import KINDS, to_json
 from netbox_meraki.mapping import KIND_ORDER, REFERENCE_KINDS, map_snapshot
@@ -127,13 +127,13 @@ def desired_state(org_id):
     finally:
         client.close()
     assert snapshot.complete and not snapshot.network_errors, (snapshot.errors, snapshot.network_errors)
-    records, _problems = map_snapshot(snapshot, mapping_options(settings))
+    records, _problems = map_snapshot(snapshot, mapping_options(settings, org_id))
     state = NetBoxState(org_id, settings, with_objects=False)
     desired = {}
     for kind in OWNED_KINDS:
         for meraki_id, record in records[kind].items():
             ends = [record.values[end] for end in ('a', 'b')] if kind == 'cable' else []
-            if any(end.kind == 'netboxinterface' and state.pk(end.kind, end.meraki_id) is None for end in ends):
+            if any(end.kind == 'netboxinterface' and state.neighbour(end.meraki_id, None)[0] is None for end in ends):
                 continue  # a neighbour that is not in NetBox: nothing to connect to
             values = {name: to_json(value) for name, value in record.values.items()}
             create_only = set(KINDS[kind].create_only) | set(getattr(record, 'create_only', ()))
@@ -150,11 +150,17 @@ def differences(org_id, desired=None):
     problems = []
     for key in sorted(set(desired) - set(have)):
         problems.append(f'missing {key}')
+    settings = PluginSettings.load()
     for key in sorted(set(have) - set(desired)):
+        spec = KINDS[key[0]]
+        policy = settings.policy_for(spec.policy or key[0])
+        marked = all(have[key].get(name) == to_json(value) for name, value in spec.mark.items())
+        if policy == DeletePolicyChoices.KEEP or (policy == DeletePolicyChoices.MARK and marked):
+            continue  # kept, or marked as removed: what the kind's removal policy asks for
         problems.append(f'not in Meraki {key}: {have[key]}')
     for key in sorted(set(desired) & set(have)):
         values, create_only = desired[key]
-        if key[0] == 'primaryip' and values['primary_ip4'] is None:
+        if key[0] == 'primaryip' and values.get('primary_ip4') is None:
             continue
         for name, value in values.items():
             if name not in create_only and have[key].get(name) != value:

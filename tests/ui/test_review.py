@@ -1,4 +1,9 @@
-"""Reviewing a run: approving and rejecting changes one by one and in bulk, then applying the approved ones."""
+"""
+Reviewing a run: approving and rejecting changes one by one and in bulk, then applying the approved ones; seeing what
+each removal would take with it.
+"""
+
+import re
 
 import pytest
 from django.urls import reverse
@@ -6,8 +11,8 @@ from django.urls import reverse
 from dcim.models import Site
 from utilities.testing.utils import disable_warnings
 
-from netbox_meraki.choices import ChangeStateChoices, RunStatusChoices
-from netbox_meraki.models import SyncRun
+from netbox_meraki.choices import ChangeActionChoices, ChangeStateChoices, RunStatusChoices, SyncModeChoices
+from netbox_meraki.models import Change, SyncRun
 from netbox_meraki.sync import execute_review
 
 pytestmark = pytest.mark.django_db
@@ -129,3 +134,89 @@ def test_the_review_page_lists_the_runs_awaiting_review(admin_client, review_run
     assert 'Done Org' not in page
     assert reverse('plugins:netbox_meraki:syncrun_changes', kwargs={'pk': review_run.pk}) in page
     assert f'>{review_run.changes.count()}<' in page
+
+
+def ip(pk, owned, name=None):
+    return {'type': 'IP address', 'id': pk, 'name': name or f'10.1.0.{pk}/24', 'owned': owned,
+            'url': f'/ipam/ip-addresses/{pk}/'}
+
+
+@pytest.fixture
+def removals_run(db):
+    """A run awaiting review with two removals, built as the engine writes them: one takes only what the plugin owns
+    with it, the other would take objects it does not own, so it is planned as a mark."""
+    run = SyncRun.objects.create(organization_id='1001', organization_name='Acme', mode=SyncModeChoices.REVIEW,
+                                 trigger='manual', status=RunStatusChoices.AWAITING_REVIEW)
+    marked = Change.objects.create(
+        run=run, sequence=1, action=ChangeActionChoices.MARK, kind='device', meraki_id='Q2AA-0001', object_id=11,
+        object_repr='old-switch', before={'status': 'active'}, after={'status': 'decommissioning'},
+        reason='Deleting it would also delete 2 objects the plugin does not own: marked instead.',
+        cascade=[
+            ip(1, True), ip(2, False, name='<b>printer</b>'), ip(3, False),
+            {'type': 'prefix', 'id': 4, 'name': '10.1.0.0/24', 'owned': True, 'url': '/ipam/prefixes/4/'},
+        ],
+    )
+    deleted = Change.objects.create(
+        run=run, sequence=2, action=ChangeActionChoices.DELETE, kind='device', meraki_id='Q2AA-0002', object_id=12,
+        object_repr='gone-ap', before={'name': 'gone-ap'}, cascade=[ip(5, True), ip(6, True)],
+    )
+    Change.objects.create(run=run, sequence=3, action=ChangeActionChoices.CREATE, kind='site', meraki_id='N_1',
+                          object_repr='New Site', after={'name': 'New Site'})
+    return run, marked, deleted
+
+
+def row(page, change):
+    match = re.search(rf'<tr[^>]*id="change-{change.pk}".*?</tr>', page, re.S)
+    assert match, f'no row for change {change.pk}'
+    return match.group(0)
+
+
+def test_a_removal_shows_what_netbox_would_delete_with_it_and_what_the_plugin_does_not_own(reviewer, removals_run):
+    run, marked, deleted = removals_run
+    page = reviewer.get(reverse('plugins:netbox_meraki:syncrun_changes', kwargs={'pk': run.pk})).content.decode()
+    assert '2 removals would take' not in page and '1 removal would take objects the plugin does not own' in page
+
+    mark = row(page, marked)
+    assert re.search(r'Deleting it would also delete: 3 IP addresses, 1 prefix <span class="text-danger[^>]*>'
+                     r'<i [^>]*></i> \(2 not owned by the plugin\)</span>', mark), mark
+    # Each object with its link and whether the plugin owns it; the two it does not own come first, and the list is
+    # open: they are what a person would lose.
+    assert '<details class="change-cascade mt-1" open>' in mark
+    items = re.findall(r'<li class="cascade-(owned|not-owned)[^"]*">(.*?)</li>', mark, re.S)
+    assert [kind for kind, _item in items] == ['not-owned', 'not-owned', 'owned', 'owned']
+    assert 'href="/ipam/ip-addresses/2/"' in items[0][1] and '&lt;b&gt;printer&lt;/b&gt;' in items[0][1]
+    assert 'href="/ipam/ip-addresses/3/"' in items[1][1] and '10.1.0.3/24' in items[1][1]
+    assert all('not owned' in item for _kind, item in items[:2])
+    assert all('owned by the plugin' in item for _kind, item in items[2:])
+    assert 'href="/ipam/prefixes/4/"' in items[3][1]
+    assert '<b>printer</b>' not in page
+
+    delete = row(page, deleted)
+    assert 'Also deletes: 2 IP addresses</summary>' in delete
+    assert 'not owned' not in delete and ' open>' not in delete
+    assert 'cascade' not in row(page, run.changes.get(action=ChangeActionChoices.CREATE))
+
+    run_page = reviewer.get(run.get_absolute_url()).content.decode()
+    assert '1 planned removal would take objects the plugin does not own with it' in run_page
+
+
+def test_a_long_cascade_counts_what_is_not_listed(reviewer, removals_run):
+    run, marked, _deleted = removals_run
+    # As the engine counts what it does not list: by plural type name, or as objects past the first 50.
+    marked.cascade = [ip(1, False), {'type': 'IP addresses', 'more': 2}, {'type': 'objects', 'more': 120}]
+    marked.save()
+    page = reviewer.get(reverse('plugins:netbox_meraki:syncrun_changes', kwargs={'pk': run.pk})).content.decode()
+    mark = row(page, marked)
+    assert '3 IP addresses, 120 objects' in mark and '(at least 1 not owned by the plugin)' in mark
+    assert 'and 2 more IP addresses, not listed' in mark and 'and 120 more objects, not listed' in mark
+
+
+def test_the_changes_export_carries_the_cascade_summary(reviewer, removals_run):
+    run, _marked, _deleted = removals_run
+    # Every column: the cascade's is not among those shown by default (its detail is under the fields).
+    export = reviewer.get(reverse('plugins:netbox_meraki:change_list'), {'export': ''})
+    assert export.status_code == 200
+    rows = export.content.decode().splitlines()
+    assert 'Also deletes' in rows[0]
+    assert any('old-switch' in line and '3 IP addresses, 1 prefix (2 not owned by the plugin)' in line for line in rows)
+    assert not any('<' in line for line in rows), 'HTML in the export'

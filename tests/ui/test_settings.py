@@ -22,13 +22,18 @@ def url(name):
     return reverse(f'plugins:netbox_meraki:{name}')
 
 
-def rules_data(*rules, **fields):
-    """The Rules tab's POST: site-name rule rows and prefix filters."""
+def rules_data(*rules, interface_rules=(), **fields):
+    """The Rules tab's POST: site-name rule rows, interface-name rule rows (models, regex, template), prefix filters."""
     data = {'rule-TOTAL_FORMS': len(rules), 'rule-INITIAL_FORMS': 0, 'prefix_include': '', 'prefix_exclude': '',
-            'prefix_min_length': '', 'prefix_max_length': '', **fields}
+            'prefix_min_length': '', 'prefix_max_length': '', 'interface_rule-TOTAL_FORMS': len(interface_rules),
+            'interface_rule-INITIAL_FORMS': 0, **fields}
     for number, (regex, template) in enumerate(rules):
         data[f'rule-{number}-regex'] = regex
         data[f'rule-{number}-template'] = template
+    for number, (models, regex, template) in enumerate(interface_rules):
+        data[f'interface_rule-{number}-models'] = models
+        data[f'interface_rule-{number}-regex'] = regex
+        data[f'interface_rule-{number}-template'] = template
     return data
 
 
@@ -146,6 +151,56 @@ def test_site_name_rules_are_saved_in_order_and_a_broken_rule_is_refused_on_its_
     assert len(PluginSettings.load().site_name_rules) == 2
 
 
+def test_interface_name_rules_are_saved_in_order_and_a_broken_rule_is_refused_on_its_row(admin_client):
+    response = admin_client.post(url('settings_rules'), rules_data(interface_rules=(
+        ('^MS2[25]0', r'(?P<port>\d+)', 'GigabitEthernet1/0/{port}'), ('', '', ''), ('', r'\d+', 'Port {name}'),
+    )))
+    assert response.status_code == 302
+    saved = [
+        {'models': '^MS2[25]0', 'regex': r'(?P<port>\d+)', 'template': 'GigabitEthernet1/0/{port}'},
+        {'models': '', 'regex': r'\d+', 'template': 'Port {name}'},
+    ]
+    assert PluginSettings.load().interface_name_rules == saved
+    page = admin_client.get(url('settings_rules')).content.decode()
+    assert 'value="GigabitEthernet1/0/{port}"' in page and 'value="^MS2[25]0"' in page
+
+    cases = [
+        (('(MS', r'\d+', 'x'), 'models', 'the models regex does not compile'),
+        (('', r'(\d+', 'x'), 'regex', 'the regex does not compile'),
+        (('', r'(?P<port>\d+)', 'Port {number}'), 'template', 'the template uses {number}, which is neither'),
+        (('', r'\d+', 'x' * 65), 'template', 'the template gives names longer than 64 characters'),
+        (('MS120', '', 'Port {name}'), 'regex', 'give a non-empty "regex"'),
+    ]
+    for rule, field, reason in cases:
+        response = admin_client.post(url('settings_rules'), rules_data(interface_rules=(('', r'\d+', '{name}'), rule)))
+        assert response.status_code == 200, rule
+        form = response.context['form']
+        assert not form.interface_rules.forms[0].errors
+        assert reason in form.interface_rules.forms[1].errors[field][0], form.interface_rules.forms[1].errors
+        page = response.content.decode()
+        assert 'An interface-name rule cannot work: see the rule marked below.' in page
+        assert reason.replace('"', '&quot;') in page
+    assert PluginSettings.load().interface_name_rules == saved
+
+
+def test_a_rules_post_without_interface_rows_leaves_the_interface_rules_as_they_are(admin_client):
+    # What an older page (or a script posting only the site-name rows) sends must not erase the interface rules.
+    settings = PluginSettings.load()
+    settings.interface_name_rules = [{'models': '', 'regex': r'\d+', 'template': 'Port {name}'}]
+    settings.save()
+    data = rules_data(('^HQ', 'Headquarters'))
+    del data['interface_rule-TOTAL_FORMS'], data['interface_rule-INITIAL_FORMS']
+    assert admin_client.post(url('settings_rules'), data).status_code == 302
+    settings = PluginSettings.load()
+    assert settings.site_name_rules == [{'regex': '^HQ', 'template': 'Headquarters'}]
+    assert settings.interface_name_rules == [{'models': '', 'regex': r'\d+', 'template': 'Port {name}'}]
+    # Rows whose count cannot be read are refused rather than read as no rules.
+    response = admin_client.post(url('settings_rules'), {**data, 'interface_rule-TOTAL_FORMS': 'two'})
+    assert response.status_code == 200
+    assert 'The rules could not be read' in response.content.decode()
+    assert len(PluginSettings.load().interface_name_rules) == 1
+
+
 def test_prefix_filters_refuse_what_is_not_a_cidr_and_bounds_the_wrong_way_round(admin_client):
     response = admin_client.post(url('settings_rules'), rules_data(
         prefix_include='10.0.0.0/8\n172.16.0.0/12', prefix_exclude='10.99.0.0/16', prefix_min_length='16',
@@ -176,6 +231,35 @@ def test_the_site_name_preview_uses_the_rules_as_typed(admin_client):
     assert not PluginSettings.load().site_name_rules
 
 
+def test_the_site_name_preview_fills_in_the_organization_typed(admin_client):
+    page = admin_client.post(url('settings_preview_site_name'), rules_data(
+        ('.*', '{organization} {name}'), test_network_name='Main Office', test_organization_name='Globex',
+    )).content.decode()
+    assert 'Globex Main Office' in page and 'Rule 1 matches.' in page
+
+
+def test_the_interface_name_preview_uses_the_rules_as_typed(admin_client):
+    preview = url('settings_preview_interface_name')
+    rules = (('^MS2[25]0', r'(?P<port>\d+)', 'GigabitEthernet1/0/{port}'), ('', r'\d+', 'Port {name}'))
+
+    def check(port, model='', interface_rules=rules):
+        return admin_client.post(preview, rules_data(
+            interface_rules=interface_rules, test_port_name=port, test_device_model=model,
+        )).content.decode()
+
+    page = check('12', 'MS250-48FP')
+    assert 'GigabitEthernet1/0/12' in page and 'Rule 1 matches.' in page
+    page = check('12', 'MS120-8')
+    assert 'Port 12' in page and 'Rule 2 matches.' in page
+    page = check('1_MA-MOD-4X10G_1', 'MS250-48FP')
+    assert '1_MA-MOD-4X10G_1' in page and 'No rule matches' in page
+    assert 'Type a Meraki port name' in check('')
+    assert 'Rule 1: the template uses {number}' in check('1', interface_rules=[('', r'\d+', '{number}')])
+    assert not PluginSettings.load().interface_name_rules
+    with disable_warnings('django.request'):
+        assert admin_client.get(preview).status_code == 405
+
+
 def test_the_prefix_preview_says_whether_and_why_a_subnet_is_synced(admin_client):
     preview = url('settings_preview_prefix')
 
@@ -193,12 +277,14 @@ def test_the_prefix_preview_says_whether_and_why_a_subnet_is_synced(admin_client
 
 
 def test_cleanup_is_one_policy_per_kind(admin_client):
+    site_policy = PluginSettings.load().policy_for('site')
     data = dict(admin_client.get(url('settings_cleanup')).context['form'].initial)
-    data.update({'policy_device': 'mark', 'policy_cable': 'keep', 'deletion_threshold': '40'})
+    data.update({'policy_device': 'keep', 'policy_cable': 'keep', 'deletion_threshold': '40'})
     assert admin_client.post(url('settings_cleanup'), data).status_code == 302
     settings = PluginSettings.load()
-    assert settings.delete_policy['device'] == 'mark' and settings.delete_policy['cable'] == 'keep'
-    assert settings.delete_policy['site'] == 'delete'
+    assert settings.delete_policy['device'] == 'keep' and settings.delete_policy['cable'] == 'keep'
+    # A kind left as it was keeps its policy.
+    assert settings.delete_policy['site'] == site_policy
     assert settings.deletion_threshold == 40
     data['deletion_threshold'] = '140'
     response = admin_client.post(url('settings_cleanup'), data)
