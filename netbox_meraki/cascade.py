@@ -59,12 +59,20 @@ class CascadeCheck:
     def check(self, obj):
         collector = ConfirmCollector(using=router.db_for_write(type(obj)))
         # NetBox refuses to delete what others still use (a site with devices): fine when those go first in the same
-        # plan. The collector has gathered everything else by the time it raises.
+        # plan. By the time it raises, the collector has gathered everything else but the generic relations.
         try:
             collector.collect([obj])
             protected = []
         except ProtectedError as exc:
             protected = list(exc.protected_objects)
+            # Django raises before it gets to the generic relations (journal entries, addresses of an interface).
+            for relation in type(obj)._meta.private_fields:
+                if hasattr(relation, 'bulk_related_objects'):
+                    related = relation.bulk_related_objects([obj], collector.using)
+                    try:
+                        collector.collect(related, source=type(obj), nullable=True, fail_on_restricted=False)
+                    except ProtectedError as nested:
+                        protected += nested.protected_objects
         except RestrictedError as exc:
             protected = list(exc.restricted_objects)
         dependents = list(protected)

@@ -9,6 +9,7 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 
 from dcim.models import Device
+from ipam.models import IPAddress
 from wireless.models import WirelessLAN
 
 from netbox_meraki.choices import ChangeStateChoices, RunStatusChoices, SyncModeChoices
@@ -128,6 +129,30 @@ def test_a_device_without_an_uplink_address_is_managed_at_its_lan_ip(meraki_conf
         assert device.primary_ip4.vrf.name == device.site.name  # a private address, in the network's VRF
     assert {i.name for i in synced[ap].interfaces.all() if i.ip_addresses.exists()} == {'Management'}
 
+    again = MerakiSyncService().sync_all(mode=SyncModeChoices.AUTO, organization_ids=[org_id], background=False)[0]
+    assert again.changes.count() == 0, list(again.changes.values('kind', 'meraki_id', 'before', 'after')[:5])
+
+
+def test_an_address_back_on_its_uplink_takes_the_management_address_place_in_one_run(
+        meraki_config, simulator, org_id, meraki_view):
+    view = meraki_view.read()
+    ap = next(serial for serial, device in sorted(view.devices.items())
+              if device['productType'] == 'wireless' and device.get('lanIp') and view.uplinks.get(serial))
+    lan_ip = view.devices[ap]['lanIp']
+    set_uplinks(simulator, org_id, ap, lambda uplinks: uplinks[0].update(ip=None))
+    sync(org_id)
+    management = devices()[ap].primary_ip4
+    assert management.assigned_object.name == 'Management'
+
+    set_uplinks(simulator, org_id, ap, lambda uplinks: uplinks[0].update(ip=lan_ip))  # the uplink has it again
+    run = sync(org_id)
+
+    assert run.status == RunStatusChoices.COMPLETED, list(
+        run.changes.exclude(state='applied').values_list('kind', 'reason'))
+    device = devices()[ap]
+    assert str(device.primary_ip4.address) == f'{lan_ip}/32'
+    assert device.primary_ip4.assigned_object.name != 'Management'
+    assert not IPAddress.objects.filter(pk=management.pk).exists()
     again = MerakiSyncService().sync_all(mode=SyncModeChoices.AUTO, organization_ids=[org_id], background=False)[0]
     assert again.changes.count() == 0, list(again.changes.values('kind', 'meraki_id', 'before', 'after')[:5])
 

@@ -222,10 +222,13 @@ def fresh_sync_values(org_id):
 
 
 def comparable(values, org_id):
-    """Field values without those a sync sets only at creation (they keep the history, by design)."""
+    """
+    Field values of what Meraki holds, without those a sync sets only at creation (they keep the history, by design).
+    Objects Meraki no longer has and that the removal policy keeps or marks are left out: differences() checks them.
+    """
     create_only = {key: fields for key, (_values, fields) in desired_state(org_id).items()}
-    return {key: {name: value for name, value in fields.items() if name not in create_only.get(key, ())}
-            for key, fields in values.items()}
+    return {key: {name: value for name, value in fields.items() if name not in create_only[key]}
+            for key, fields in values.items() if key in create_only}
 
 
 @hypothesis_settings(
