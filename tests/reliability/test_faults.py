@@ -367,6 +367,7 @@ def test_the_guard_threshold_is_a_setting(simulator, meraki_config, baseline):
         simulator.remove_device(serial)
     settings = PluginSettings.load()
     settings.deletion_threshold = 100
+    settings.delete_policy = {**settings.delete_policy, 'device': 'delete'}
     settings.full_clean()
     settings.save()
 

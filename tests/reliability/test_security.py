@@ -158,10 +158,12 @@ def test_a_user_who_may_only_look_can_act_nowhere(run, meraki_config):
         f'{UI}:syncrun', f'{UI}:syncrun_list', f'{UI}:syncrun_changes', f'{UI}:change_list', f'{UI}:settings',
         f'{API}:syncrun-detail', f'{API}:change-list', f'{API}:settings',
     }
-    # Seeing the configuration may test the connection (it changes nothing); everything else needs its own right.
+    # Seeing the configuration may test the connection and preview rules (they change nothing); everything else needs
+    # its own right.
     allowed = [answer for answer in acted if answer[2] not in (403, 405)
                and answer[0] not in (f'{UI}:settings_test_connection', f'{API}:settings-test-connection',
-                                     f'{UI}:settings_preview_site_name', f'{UI}:settings_preview_prefix')]
+                                     f'{UI}:settings_preview_site_name', f'{UI}:settings_preview_interface_name',
+                                     f'{UI}:settings_preview_prefix')]
     assert not allowed, allowed
     assert side_effects(run) == before
 

@@ -8,7 +8,7 @@ import pytest
 from dcim.models import Cable, Device
 
 from netbox_meraki.choices import ChangeActionChoices, ChangeStateChoices, RunStatusChoices, SyncModeChoices
-from netbox_meraki.models import SyncedObject
+from netbox_meraki.models import PluginSettings, SyncedObject
 from netbox_meraki.sync import apply_review, approve_changes
 
 from .conftest import assert_converged, owned_values, sync
@@ -40,6 +40,9 @@ def change(run, kind, meraki_id, action=None):
 
 def test_a_review_approved_after_meraki_changed_applies_only_what_still_holds(simulator, meraki_config, baseline):
     org_id = baseline['org_id']
+    settings = PluginSettings.load()
+    settings.delete_policy = {**settings.delete_policy, 'device': 'delete'}
+    settings.save()
     org = org_of(simulator, org_id)
     first, second, removed = sorted(org.devices)[:3]
     a, b = meraki_link(org)
