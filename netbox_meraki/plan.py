@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import CharField, F, Func
 
-from dcim.models import Device, DeviceRole, DeviceType, Interface, Manufacturer, Site
+from dcim.models import Device, DeviceRole, DeviceType, Interface, InterfaceTemplate, Manufacturer, Site
 from ipam.models import IPAddress
 
 from .cascade import CascadeCheck
@@ -326,6 +326,7 @@ class Planner:
         self.network_scope = set(run.network_ids)
         self.device_networks = {device['serial']: device.get('networkId') for device in snapshot.devices or []}
         self.unread_networks = {network_id for errors in snapshot.network_errors.values() for network_id in errors}
+        self.template_names = {}  # device model -> names of its type's interface templates
         self.changes = []
 
     def add(self, action, kind, meraki_id, label, network_id='', obj=None, before=None, after=None):
@@ -416,8 +417,31 @@ class Planner:
             elif kind == 'cable':
                 self.plan_cable(record, want)
             else:
-                self.add(ChangeActionChoices.CREATE, kind, meraki_id, record.label, record.network_id, after=want)
+                change = self.add(ChangeActionChoices.CREATE, kind, meraki_id, record.label, record.network_id,
+                                  after=want)
+                if kind == 'interface' and (why := self.beside_templates(record)):
+                    change.state, change.reason = ChangeStateChoices.SKIPPED, why[:500]
         self.skip_taken_names(renames)
+
+    def beside_templates(self, record):
+        """
+        Why a port is not created, when its device's type has interface templates and none has the port's name: it
+        would be a second interface for a port the type already made (Meraki's `1` beside the template's `Port 1`).
+        Virtual and wireless interfaces are the plugin's own additions.
+        """
+        if record.values.get('type', '') == 'virtual' or record.values.get('type', '').startswith('ieee802.11'):
+            return ''
+        model = self.records['device'][record.values['device'].meraki_id].values['device_type'].meraki_id
+        if model not in self.template_names:
+            device_type = self.state.pk('devicetype', model)
+            self.template_names[model] = set(InterfaceTemplate.objects.filter(device_type_id=device_type).values_list(
+                'name', flat=True)) if device_type else set()
+        names = self.template_names[model]
+        if not names or record.values['name'] in names:
+            return ''
+        return (f'Device type {model} has interface templates and none is named {record.values["name"]!r}: the port '
+                f'is not created beside them. Map Meraki\'s port names to the templates\' with the interface-name '
+                f'rules (for example 1 -> Port 1).')
 
     def skip_taken_names(self, renames):
         """

@@ -35,6 +35,11 @@ def owned_object(model, kind, meraki_id):
     return model.objects.get(pk=SyncedObject.objects.get(kind=kind, meraki_id=meraki_id).object_id)
 
 
+def port_ids(simulator, org_id, serial):
+    switches = simulator.client().switch.getOrganizationSwitchPortsBySwitch(org_id, total_pages='all')
+    return [port['portId'] for switch in switches if switch['serial'] == serial for port in switch['ports']]
+
+
 def switch_of(view):
     return next(serial for serial, device in sorted(view.devices.items()) if device['productType'] == 'switch')
 
@@ -46,9 +51,13 @@ def test_a_device_goes_with_the_parts_its_type_made_and_nothing_else(meraki_conf
     manufacturer = Manufacturer.objects.create(name='Cisco Meraki', slug='cisco-meraki')
     device_type = DeviceType.objects.create(manufacturer=manufacturer, model=model, slug='library-switch')
     ConsolePortTemplate.objects.create(device_type=device_type, name='Console')
-    InterfaceTemplate.objects.create(device_type=device_type, name='Port 1', type='1000base-t')
+    for port in port_ids(simulator, org_id, serial):
+        InterfaceTemplate.objects.create(device_type=device_type, name=f'Port {port}', type='1000base-t')
     InterfaceTemplate.objects.create(device_type=device_type, name='Management', type='1000base-t', mgmt_only=True)
-    delete_removed(interface_name_rules=[{'models': '', 'regex': r'(?P<port>\d+)', 'template': 'Port {port}'}])
+    delete_removed(interface_name_rules=[
+        {'models': '', 'regex': r'(?P<port>\d+)', 'template': 'Port {port}'},
+        {'models': '', 'regex': 'man1', 'template': 'Management'},
+    ])
     assert sync(org_id).status == RunStatusChoices.COMPLETED
     device = Device.objects.get(serial=serial)
     assert device.consoleports.filter(name='Console').exists()
@@ -108,3 +117,23 @@ def test_a_network_that_could_not_be_read_blocks_removals_there_only(meraki_conf
     assert not run.changes.filter(meraki_id__startswith=kept).exists()
     assert not Device.objects.filter(serial=removed).exists(), 'the other network\'s removal did not go through'
     assert any(f'No removals planned in network {unread}' in line['message'] for line in run.log), run.log
+
+
+def test_without_name_rules_no_port_is_created_beside_the_interfaces_its_type_made(
+        meraki_config, simulator, org_id, meraki_view):
+    view = meraki_view.read()
+    serial = switch_of(view)
+    manufacturer = Manufacturer.objects.create(name='Cisco Meraki', slug='cisco-meraki')
+    device_type = DeviceType.objects.create(manufacturer=manufacturer, model=view.devices[serial]['model'],
+                                            slug='library-switch')
+    for number in range(1, 5):
+        InterfaceTemplate.objects.create(device_type=device_type, name=f'Port {number}', type='1000base-t')
+
+    run = sync(org_id)
+
+    device = Device.objects.get(serial=serial)
+    assert set(Interface.objects.filter(device=device).exclude(type='virtual').values_list('name', flat=True)) == {
+        f'Port {number}' for number in range(1, 5)}, 'a port was created beside the interfaces the type made'
+    skipped = run.changes.get(kind='interface', meraki_id=f'{serial}:port/1')
+    assert skipped.state == ChangeStateChoices.SKIPPED
+    assert "none is named '1'" in skipped.reason and 'interface-name rules' in skipped.reason

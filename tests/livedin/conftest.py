@@ -56,10 +56,11 @@ CLASH = 'Sydney Branch 01'
 AMBIGUOUS_PORT, UNIQUE_PORT = '20', '21'
 AMBIGUOUS_NEIGHBOUR = ('core-sw-01', 'GigabitEthernet1/0/48')  # two NetBox devices have this name
 UNIQUE_NEIGHBOUR = ('dist-sw-01', 'GigabitEthernet1/0/1')
-# Meraki's port names to the device-type library's: switch port 1 is `Port 1`, an appliance's wan1 `Internet 1` and
-# its LAN port 3 `Port 3`.
+# Meraki's port names to the device-type library's: switch port 1 is `Port 1` and a switch's uplink man1 its
+# `Management`, an appliance's wan1 `Internet 1` and its LAN port 3 `Port 3`.
 INTERFACE_NAME_RULES = [
     {'models': '^MS', 'regex': r'^(?P<port>\d+)$', 'template': 'Port {port}'},
+    {'models': '^MS', 'regex': 'man1', 'template': 'Management'},
     {'models': '^MX', 'regex': r'^wan(?P<number>\d)$', 'template': 'Internet {number}'},
     {'models': '^MX', 'regex': r'^(?P<port>\d+)$', 'template': 'Port {port}'},
 ]
