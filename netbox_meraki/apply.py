@@ -129,9 +129,9 @@ class Applier:
         if candidate is None:
             return ''
         obj = candidate.obj
-        if candidate.mode == 'taken' or obj.pk in self.state.reverse[change.kind] or not (
-            change.kind in ('interface', 'ipaddress') and candidate.taken_over(self.state.settings.adopt_existing)
-        ):
+        adoptable = change.kind in ('interface', 'ipaddress') and obj.pk not in self.state.reverse[change.kind] and (
+            candidate.taken_over(self.state.settings.adopt_existing))
+        if not adoptable:
             raise Conflict(candidate.note or f'{obj._meta.verbose_name} {obj} (#{obj.pk}) was made in NetBox since '
                                              f'the plan; it is not created twice.')
         change.action, change.object_id = ChangeActionChoices.ADOPT, obj.pk
@@ -211,13 +211,19 @@ class Applier:
         if not change.before:
             return
         now = self.state.current_values(change.kind, obj, fields)
-        # NetBox clears a device's primary IP when the address goes: an address this apply deleted is no edit.
-        edited = [name for name in change.before if self.pks(now.get(name)) != self.pks(change.before[name]) and not (
-            now.get(name) is None and isinstance(change.before[name], dict)
-            and (change.before[name].get('ref'), change.before[name].get('id')) in self.deleted)]
+        edited = [name for name in change.before if not self.unchanged(now.get(name), change.before[name])]
         if edited:
             details = ', '.join(f'{name} is {now.get(name)!r}, was {change.before[name]!r}' for name in edited)
             raise Conflict(f'{obj} was changed in NetBox since the plan was made ({details}).')
+
+    def unchanged(self, now, before):
+        """
+        Whether a field still holds what the plan saw: references compared by NetBox id, and a reference to an object
+        this apply deleted read as cleared (NetBox clears a device's primary IP when the address goes).
+        """
+        if now is None and isinstance(before, dict) and (before.get('ref'), before.get('id')) in self.deleted:
+            return True
+        return self.pks(now) == self.pks(before)
 
     def pks(self, value):
         """

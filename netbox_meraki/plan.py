@@ -257,12 +257,13 @@ def natural_matches(kind, wanted, state):
         return {}
     model = KINDS[kind].model
     candidates = {}
-    moved = SyncedObject.objects.filter(kind=kind, meraki_id__in=list(wanted)).exclude(
-        organization_id=state.organization_id)
-    rows = {row.object_id: row for row in moved}
-    for pk, obj in model.objects.in_bulk(list(rows)).items():
-        note = f'The plugin synced it for organization {rows[pk].organization_id} until now: Meraki moved it here.'
-        candidates[rows[pk].meraki_id] = Candidate(obj, 'always', note)
+    if state.other_organizations:
+        moved = SyncedObject.objects.filter(kind=kind, meraki_id__in=list(wanted)).exclude(
+            organization_id=state.organization_id)
+        rows = {row.object_id: row for row in moved}
+        for pk, obj in model.objects.in_bulk(list(rows)).items():
+            note = f'The plugin synced it for organization {rows[pk].organization_id} until now: Meraki moved it here.'
+            candidates[rows[pk].meraki_id] = Candidate(obj, 'always', note)
     keys = {}  # natural key -> meraki_id
     for meraki_id, values in wanted.items():
         if meraki_id in candidates:
@@ -297,8 +298,8 @@ def natural_matches(kind, wanted, state):
         if key not in keys:
             continue
         if owner := owners.get(obj.pk):
-            where = ('for organization ' + owner.organization_id) if owner.organization_id != state.organization_id \
-                else 'here'
+            organization = owner.organization_id
+            where = 'here' if organization == state.organization_id else f'for organization {organization}'
             note = f'{obj} (#{obj.pk}) is already the plugin\'s, synced {where} as {owner.kind} {owner.meraki_id}.'
             candidates[keys[key]] = Candidate(obj, 'taken', note)
         else:
