@@ -555,8 +555,11 @@ class Planner:
         deletions = [change for change in self.changes if change.action == ChangeActionChoices.DELETE]
         if not deletions:
             return
+        # What the plan updates may leave the object before it goes (an address moved to another port): the apply
+        # checks again, with what is then still attached.
         check = CascadeCheck(self.state.organization_id, {
-            (self.state.type_id(change.kind), change.object_id) for change in deletions
+            (self.state.type_id(change.kind), change.object_id) for change in self.changes
+            if change.action in (ChangeActionChoices.DELETE, ChangeActionChoices.UPDATE) and change.object_id
         })
         for change in sorted(deletions, key=lambda change: -KIND_ORDER.index(change.kind)):
             obj = self.state.objects[change.kind][change.object_id]

@@ -137,3 +137,27 @@ def test_without_name_rules_no_port_is_created_beside_the_interfaces_its_type_ma
     skipped = run.changes.get(kind='interface', meraki_id=f'{serial}:port/1')
     assert skipped.state == ChangeStateChoices.SKIPPED
     assert "none is named '1'" in skipped.reason and 'interface-name rules' in skipped.reason
+
+
+def test_a_port_whose_address_moves_to_another_port_in_the_same_run_is_deleted(
+        meraki_config, simulator, org_id, meraki_view):
+    view = meraki_view.read()
+    old, network_id = next((serial, device['networkId']) for serial, device in sorted(view.devices.items())
+                           if device['productType'] == 'appliance')
+    assert sync(org_id).status == RunStatusChoices.COMPLETED
+    svis = list(SyncedObject.objects.filter(kind='interface', meraki_id__startswith=f'{old}:vlan'))
+    assert svis, 'the appliance has no VLAN interfaces to move'
+    # The network's appliance is replaced: its gateway addresses move to the new one's VLAN interfaces.
+    simulator.remove_device(old)
+    new = simulator.add_device(network_id, model='MX68', name='new-mx')
+
+    run = sync(org_id)
+
+    assert run.status == RunStatusChoices.COMPLETED, list(run.changes.exclude(state='applied').values_list(
+        'action', 'kind', 'meraki_id', 'reason')[:5])
+    for svi in svis:
+        removal = run.changes.get(kind='interface', meraki_id=svi.meraki_id)
+        assert removal.action == ChangeActionChoices.DELETE, (removal.action, removal.reason)
+        assert not Interface.objects.filter(pk=svi.object_id).exists()
+    moved = owned_object(IPAddress, 'ipaddress', f'{network_id}:{svis[0].meraki_id.split(":vlan")[1]}:appliance')
+    assert moved.assigned_object.device.serial == new
