@@ -27,7 +27,7 @@ test: setup
 # The reliability suite at length: NETBOX_MERAKI_SOAK=1 raises Hypothesis examples and crash trials (see
 # tests/reliability/conftest.py); NETBOX_MERAKI_SEED=<n> replays a randomized run.
 soak: setup
-	@NETBOX_MERAKI_SOAK=1 $(PYTEST) tests/reliability $(PYTEST_ARGS)
+	@export NETBOX_MERAKI_SOAK=1 && $(PYTEST) tests/reliability $(PYTEST_ARGS)
 
 lint:
 	@.venv/bin/ruff check .
