@@ -185,50 +185,59 @@ class PreviewView(PermissionRequiredView):
         return render(request, self.template_name, outcome)
 
 
-class SiteNamePreviewView(PreviewView):
+class NameRulePreviewView(PreviewView):
+    """
+    The name naming rules give a sample typed on the Rules tab: `rules` reads the rules from the form, `sample` the
+    sample (its first part empty when nothing was typed), `name` applies them: (rule number or None, name).
+    """
+
+    hint = no_match = ''
 
     def preview(self, form, data):
-        name = data.get('test_network_name', '').strip()
-        organization = data.get('test_organization_name', '').strip()
-        rules = form.site_name_rules()
+        rules = self.rules(form)
         try:
-            validate_site_name_rules(rules)
+            self.validate(rules)
         except ValidationError as exc:
             return {'error': ' '.join(exc.messages)}
-        if not name:
-            return {'hint': _('Type a network name to see the site name the rules give it.')}
-        number, site_name = site_name_rule(name, rules, organization)
+        sample = self.sample(data)
+        if not sample[0]:
+            return {'hint': self.hint}
+        number, name = self.name(*sample, rules)
         return {
             'ok': True,
-            'result': site_name,
-            'detail': (
-                _('Rule {number} matches.').format(number=number) if number
-                else _('No rule matches: the site keeps the network name.')
-            ),
+            'result': name,
+            'detail': _('Rule {number} matches.').format(number=number) if number else self.no_match,
         }
 
 
-class InterfaceNamePreviewView(PreviewView):
+class SiteNamePreviewView(NameRulePreviewView):
+    hint = _('Type a network name to see the site name the rules give it.')
+    no_match = _('No rule matches: the site keeps the network name.')
+    validate = staticmethod(validate_site_name_rules)
 
-    def preview(self, form, data):
-        port = data.get('test_port_name', '').strip()
-        model = data.get('test_device_model', '').strip()
-        rules = form.interface_name_rules()
-        try:
-            validate_interface_name_rules(rules)
-        except ValidationError as exc:
-            return {'error': ' '.join(exc.messages)}
-        if not port:
-            return {'hint': _('Type a Meraki port name, such as 1, and a device model to see the interface name.')}
-        number, interface_name = interface_name_rule(port, model, rules)
-        return {
-            'ok': True,
-            'result': interface_name,
-            'detail': (
-                _('Rule {number} matches.').format(number=number) if number
-                else _('No rule matches: the interface keeps Meraki\'s port name.')
-            ),
-        }
+    def rules(self, form):
+        return form.site_name_rules()
+
+    def name(self, network, organization, rules):
+        return site_name_rule(network, rules, organization)
+
+    def sample(self, data):
+        return data.get('test_network_name', '').strip(), data.get('test_organization_name', '').strip()
+
+
+class InterfaceNamePreviewView(NameRulePreviewView):
+    hint = _('Type a Meraki port name, such as 1, and a device model to see the interface name.')
+    no_match = _('No rule matches: the interface keeps Meraki\'s port name.')
+    validate = staticmethod(validate_interface_name_rules)
+
+    def rules(self, form):
+        return form.interface_name_rules()
+
+    def name(self, port, model, rules):
+        return interface_name_rule(port, model, rules)
+
+    def sample(self, data):
+        return data.get('test_port_name', '').strip(), data.get('test_device_model', '').strip()
 
 
 class PrefixPreviewView(PreviewView):
