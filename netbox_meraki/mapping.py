@@ -183,12 +183,13 @@ def map_snapshot(snapshot, options):
     if snapshot.devices is not None:
         map_devices(snapshot, networks, options, records)
         if snapshot.uplinks is not None:
-            # Devices the uplink list leaves out, or lists without an address, may still have a LAN IP.
-            uplinks = {item['serial']: item.get('uplinks') or [] for item in snapshot.uplinks}
+            # A device the uplink list gives without an address is managed at its LAN IP. One it leaves out is left
+            # alone: an uplink list that comes back short must not move every device's primary IP.
             lan_ips = {device['serial']: device.get('lanIp') for device in snapshot.devices}
-            for serial, device in list(records['device'].items()):
-                if serial in uplinks or lan_ips.get(serial):
-                    map_uplinks(serial, uplinks.get(serial, []), device, lan_ips.get(serial), options, records)
+            for item in snapshot.uplinks:
+                if (device := records['device'].get(item['serial'])) is not None:
+                    map_uplinks(item['serial'], item.get('uplinks') or [], device, lan_ips.get(item['serial']),
+                                options, records)
         map_network_contents(snapshot, networks, devices_by_network, options, records)
     return records, records.problems
 

@@ -32,6 +32,10 @@ def device(serial='Q2AA-AAAA-AAAA', network_id='N_1', **extra):
     }
 
 
+# The device of device(), listed by the uplink endpoint without uplinks.
+LISTED = {'serial': 'Q2AA-AAAA-AAAA', 'uplinks': []}
+
+
 def snapshot(**kwargs):
     base = {'organization': {'id': '1', 'name': 'Org'}, 'networks': [network()], 'devices': [device()],
             'availabilities': [{'serial': 'Q2AA-AAAA-AAAA', 'status': 'online'}], 'uplinks': []}
@@ -219,12 +223,12 @@ def test_unknown_ssid_security_values_are_left_blank_and_reported_once_each():
 
 
 def test_lan_ip_without_an_uplink_address_is_the_primary_ip_on_a_management_interface():
-    # Listed without addresses, and not listed at all: both are managed at their LAN IP.
+    # Listed with an uplink without an address, and listed without uplinks: both are managed at their LAN IP.
     listed = device(serial='Q2AA-AAAA-AAAA', lanIp='10.0.0.2')
-    unlisted = device(serial='Q2BB-BBBB-BBBB', lanIp='10.0.0.3', name='ap-1', model='MR46',
-                      productType='wireless')
-    records, problems = map_snapshot(snapshot(devices=[listed, unlisted], uplinks=[
+    bare = device(serial='Q2BB-BBBB-BBBB', lanIp='10.0.0.3', name='ap-1', model='MR46', productType='wireless')
+    records, problems = map_snapshot(snapshot(devices=[listed, bare], uplinks=[
         {'serial': 'Q2AA-AAAA-AAAA', 'uplinks': [{'interface': 'man1', 'addresses': []}]},
+        {'serial': 'Q2BB-BBBB-BBBB', 'uplinks': []},
     ]), OPTIONS)
     assert problems == []
     for serial, address, vrf in (('Q2AA-AAAA-AAAA', '10.0.0.2/32', Ref('vrf', 'N_1')),
@@ -239,8 +243,15 @@ def test_lan_ip_without_an_uplink_address_is_the_primary_ip_on_a_management_inte
     assert 'Q2AA-AAAA-AAAA:man1' in records['interface']
 
 
+def test_a_device_the_uplink_list_leaves_out_keeps_its_addresses():
+    # An uplink list that comes back short (a hiccup) must not move every device's primary IP to its LAN IP.
+    records, problems = map_snapshot(snapshot(devices=[device(lanIp='10.0.0.2')], uplinks=[]), OPTIONS)
+    assert problems == []
+    assert records['interface'] == {} and records['ipaddress'] == {} and records['primaryip'] == {}
+
+
 def test_public_lan_ip_stays_in_the_global_table():
-    records, _ = map_snapshot(snapshot(devices=[device(lanIp='8.8.4.4')]), OPTIONS)
+    records, _ = map_snapshot(snapshot(devices=[device(lanIp='8.8.4.4')], uplinks=[LISTED]), OPTIONS)
     assert records['ipaddress']['Q2AA-AAAA-AAAA:management:ipv4'].values['vrf'] is None
 
 
@@ -271,7 +282,7 @@ def test_lan_ips_are_left_alone_when_uplinks_could_not_be_read():
 
 
 def test_invalid_lan_ip_is_reported_not_mapped():
-    records, problems = map_snapshot(snapshot(devices=[device(lanIp='10.0.0.300')]), OPTIONS)
+    records, problems = map_snapshot(snapshot(devices=[device(lanIp='10.0.0.300')], uplinks=[LISTED]), OPTIONS)
     assert records['interface'] == {} and records['primaryip'] == {}
     assert problems == ["device Q2AA-AAAA-AAAA: invalid LAN IP '10.0.0.300'"]
 
