@@ -22,7 +22,7 @@ from .events import queued_events, restore_events, send_events_on_commit
 from .kinds import KINDS, from_json, to_json
 from .mapping import REFERENCE_KINDS, Ref
 from .models import Change, SyncedObject
-from .plan import natural_matches
+from .plan import NATURAL_KEY_KINDS, natural_matches
 
 __all__ = ('apply_changes', 'record_networks')
 
@@ -34,8 +34,6 @@ BATCH_SIZE = 100
 # What applying writes back to a change: an apply may turn a change into another (a creation into an adoption, a
 # deletion into a mark), with what the deletion would have taken along.
 APPLY_FIELDS = ('state', 'reason', 'object_id', 'action', 'before', 'after', 'cascade')
-# Kinds a creation re-matches by natural key before it writes (see Applier.existing).
-NATURAL_KEY_KINDS = ('device', 'site', 'interface', 'ipaddress')
 # Every object the plugin creates carries this tag, so NetBox's own lists filter what the plugin owns.
 OWNER_TAG = 'meraki'
 

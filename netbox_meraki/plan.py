@@ -20,7 +20,7 @@ from .kinds import KINDS, to_json
 from .mapping import KIND_ORDER, REFERENCE_KINDS
 from .models import DEFAULT_ROLE_NAMES, Change, SyncedObject
 
-__all__ = ('NetBoxState', 'build_plan', 'natural_matches', 'stale_reason')
+__all__ = ('NATURAL_KEY_KINDS', 'NetBoxState', 'build_plan', 'natural_matches', 'stale_reason')
 
 OWNED_KINDS = tuple(kind for kind in KIND_ORDER if kind not in REFERENCE_KINDS and kind != 'primaryip')
 # The org-wide Meraki endpoints whose data decides whether an object of a kind still exists. A kind's
@@ -238,6 +238,10 @@ class Candidate:
         ))[:500]
 
 
+# Kinds matched by natural key (see natural_matches): when planning, and again when a creation is applied.
+NATURAL_KEY_KINDS = ('device', 'site', 'interface', 'ipaddress')
+
+
 def host_of(address):
     try:
         return str(ipaddress.ip_interface(address).ip)
@@ -309,7 +313,7 @@ def natural_matches(kind, wanted, state):
 
 def adoption_candidates(kind, records, state):
     """natural_matches() for desired records."""
-    if kind not in ('device', 'site', 'interface', 'ipaddress') and not state.other_organizations:
+    if kind not in NATURAL_KEY_KINDS and not state.other_organizations:
         return {}
     return natural_matches(kind, {
         meraki_id: {name: to_json(value) for name, value in record.values.items()} for meraki_id, record in
