@@ -11,11 +11,14 @@ from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from dcim.models import Interface
-from extras.models import Tag
+from dcim.models import Device, Interface
+from extras.cache import invalidate_config_context_for_objects
+from extras.models import Tag, TaggedItem
+from extras.signals import validate_assigned_tags
 from netbox.context_managers import event_tracking
 from utilities.request import NetBoxFakeRequest
 
+from . import bulk
 from .cascade import CascadeCheck
 from .choices import ChangeActionChoices, ChangeStateChoices
 from .events import queued_events, restore_events, send_events_on_commit
@@ -36,6 +39,12 @@ BATCH_SIZE = 100
 APPLY_FIELDS = ('state', 'reason', 'object_id', 'action', 'before', 'after', 'cascade')
 # Every object the plugin creates carries this tag, so NetBox's own lists filter what the plugin owns.
 OWNER_TAG = 'meraki'
+# Changes written together (see write_together): creations and updates. Cables trace their paths when saved and
+# deletions need NetBox's delete signals and the cascade check: they are written one by one.
+TOGETHER = {ChangeActionChoices.CREATE, ChangeActionChoices.UPDATE}
+# Kinds whose new objects are inserted in bulk (see bulk.create): most of a first sync, and models whose save() needs
+# nothing written before it (a device's save() creates its components; a prefix's signal reads its neighbours).
+BULK_KINDS = ('interface', 'ipaddress')
 
 
 class Conflict(Exception):
@@ -280,6 +289,160 @@ class Applier:
         for name, pks in many.items():
             getattr(obj, name).set(pks)
 
+    def write_together(self, group):
+        """
+        Write a group of creations or updates of one kind as NetBox's save() writes each of them, doing once for the
+        group what costs a query per object (see bulk.py): the objects they refer to read in a query per reference,
+        tags and many-to-many rows inserted in bulk, ownership recorded in bulk. Creations of the kinds in BULK_KINDS
+        are inserted in bulk too. Uniqueness is left to the database: a duplicate raises IntegrityError, and the caller
+        rolls the group back and applies it one change at a time, where full_clean() names the object.
+
+        Returns the changes left to the one-by-one path (adoptions, conflicts and other rare cases it explains) and
+        the outcome of each change written or refused here ({change: (state, reason)}).
+        """
+        creating = group[0].action == ChangeActionChoices.CREATE
+        alone, ready, outcomes = self.creations(group) if creating else self.updates(group)
+        kind = group[0].kind
+        model = KINDS[kind].model
+        tags = self.tags_for(kind) if creating else []
+        if tags and ready and self.tags_refused(ready[0][1], tags):
+            return group, {}  # NetBox refuses a tag for this kind: the one-by-one path reports it for each change
+        objects = [obj for _, obj, _ in ready]
+        self.attach(objects, kind)
+        found = bulk.verified_references(objects) if objects else {}
+        if creating:
+            bulk.cache_many([(obj, many) for _, obj, many in ready])
+        written = []
+        for change, obj, many in ready:
+            try:
+                obj.full_clean(exclude=bulk.unchecked(obj, found), validate_unique=False, validate_constraints=False)
+            except ValidationError as exc:
+                outcomes[change] = outcome_of(exc)
+                continue
+            if tags:
+                obj._tags = tags  # what NetBox serializes as the object's tags (see utilities.serialization)
+            written.append((change, obj, many))
+        if creating and kind in BULK_KINDS:
+            bulk.create(model, [obj for _, obj, _ in written])
+        else:
+            for _, obj, _ in written:
+                obj.save()
+        if creating:
+            created = [obj for _, obj, _ in written]
+            bulk.insert_tags(created, tags)
+            bulk.insert_many([(obj, many) for _, obj, many in written])
+            if model is Device:
+                # What NetBox does when a device's tags change (extras.signals.invalidate_on_device_vm_tag_change).
+                invalidate_config_context_for_objects('dcim.device', [obj.pk for obj in created])
+        for change, obj, _ in written:
+            obj.__dict__.pop('_tags', None)
+            obj.__dict__.get('_prefetched_objects_cache', {}).clear()
+            if creating:
+                # NetBox reloads an object when tags are added to it (one at a time), which drops the related objects
+                # read while saving it: its events then show them as they are when sent (a device type's new count).
+                obj._state.fields_cache.clear()
+            change.object_id = obj.pk
+            outcomes[change] = (ChangeStateChoices.APPLIED, change.reason)
+            if creating:
+                self.state.remember(kind, change.meraki_id, obj)
+                self.own(change, obj)
+        if not creating and kind != 'primaryip' and written:
+            SyncedObject.objects.filter(
+                kind=kind, meraki_id__in=[change.meraki_id for change, _, _ in written],
+                organization_id=self.run.organization_id,
+            ).update(last_synced=self.now, last_run=self.run)
+        return alone, outcomes
+
+    def creations(self, group):
+        """
+        Build the objects of a group of creations. A creation NetBox may already have an object for (see create())
+        is left to the one-by-one path, which adopts it or says why not.
+        """
+        kind = group[0].kind
+        found = {}
+        if kind in NATURAL_KEY_KINDS:
+            found = natural_matches(kind, {change.meraki_id: change.after for change in group}, self.state)
+        alone, ready, outcomes = [], [], {}
+        for change in group:
+            row = self.state.owned[kind].get(change.meraki_id)
+            if (change.meraki_id in found or self.state.pk(kind, change.meraki_id)
+                    or (row is not None and row.last_synced > self.run.created)):
+                alone.append(change)
+                continue
+            obj = KINDS[kind].model()
+            try:
+                ready.append((change, obj, self.set_values(obj, change)))
+            except Skipped as exc:
+                outcomes[change] = outcome_of(exc)
+        return alone, ready, outcomes
+
+    def updates(self, group):
+        """
+        Lock and check the objects of a group of updates in one query (with their tags and many-to-many values, which
+        NetBox's snapshot serializes). An object gone or edited since the plan is a conflict, as in update(). An update
+        of many-to-many values is left to the one-by-one path, which NetBox's m2m signals log.
+        """
+        kind = group[0].kind
+        spec = KINDS[kind]
+        model_kind = 'device' if kind == 'primaryip' else kind
+        pks = {change.pk: change.object_id or self.state.pk(model_kind, change.meraki_id) for change in group}
+        objects = spec.model.objects.select_for_update().prefetch_related('tags', *spec.many).in_bulk(
+            [pk for pk in pks.values() if pk])
+        alone, ready, outcomes = [], [], {}
+        for change in group:
+            obj = objects.get(pks[change.pk])
+            try:
+                if obj is None:
+                    raise Conflict(f'{change.object_repr} no longer exists in NetBox.')
+                self.check_unchanged(change, obj, list(change.after))
+                obj.snapshot()
+                many = self.set_values(obj, change)
+            except (Conflict, Skipped) as exc:
+                outcomes[change] = outcome_of(exc)
+                continue
+            if any(sorted(pks_) != sorted(item.pk for item in getattr(obj, name).all()) for name, pks_ in many.items()):
+                alone.append(change)
+                continue
+            ready.append((change, obj, {}))
+        return alone, ready, outcomes
+
+    def attach(self, objects, kind):
+        """
+        Put on each object the objects its references point to, read in one query per reference for the group, so
+        that validating, saving and logging it (NetBox reads a component's device, its site, ...) reads nothing more.
+        """
+        spec = KINDS[kind]
+        for name in spec.refs:
+            if name in spec.many or (kind == 'cable'):
+                continue
+            if name in spec.generic:
+                by_type = {}
+                for obj in objects:
+                    if getattr(obj, f'{name}_id') is not None:
+                        by_type.setdefault(getattr(obj, f'{name}_type_id'), []).append(obj)
+                for type_id, holders in by_type.items():
+                    found = related_objects(ContentType.objects.get_for_id(type_id).model_class(),
+                                            {getattr(obj, f'{name}_id') for obj in holders})
+                    for obj in holders:
+                        if target := found.get(getattr(obj, f'{name}_id')):
+                            setattr(obj, name, target)
+                continue
+            field = spec.model._meta.get_field(name)
+            found = related_objects(field.related_model, {getattr(obj, field.attname) for obj in objects} - {None})
+            for obj in objects:
+                if target := found.get(getattr(obj, field.attname)):
+                    setattr(obj, name, target)
+
+    @staticmethod
+    def tags_refused(obj, tags):
+        """NetBox's check of tags restricted to other object types, which runs when tags are added to an object."""
+        try:
+            validate_assigned_tags(sender=TaggedItem, instance=obj, action='pre_add', model=Tag,
+                                   pk_set={tag.pk for tag in tags})
+        except Exception as exc:
+            return describe(exc)
+        return ''
+
     def own(self, change, obj):
         """Record the object as the plugin's; the rows are written with the batch (see apply_changes)."""
         if change.meraki_id in self.state.owned[change.kind] or change.action == ChangeActionChoices.ADOPT:
@@ -291,6 +454,12 @@ class Applier:
             object_id=obj.pk, organization_id=self.run.organization_id, network_id=change.scope,
             last_synced=self.now, last_run=self.run,
         ))
+
+
+def related_objects(model, pks):
+    """{pk: object} of `model`, with the objects it refers to directly (its site, its device, ...) read along."""
+    direct = [field.name for field in model._meta.concrete_fields if field.many_to_one or field.one_to_one]
+    return model.objects.select_related(*direct).in_bulk(pks) if pks else {}
 
 
 def rollback_to(savepoint, events):
@@ -311,15 +480,23 @@ def outcome_of(exc):
     return ChangeStateChoices.FAILED, describe(exc)[:500]
 
 
-def apply_changes(run, changes, state, user, progress=None):
+def apply_changes(run, changes, state, user, progress=None, together=True):
     """
-    Apply `changes` in order, each in its own savepoint; record each one's outcome on it. Returns a Counter of
-    outcomes. Stops between batches when the run is cancelled; what was applied stays applied. The events of each
-    batch (NetBox's event rules: webhooks, ...) are sent when it commits, for the changes applied.
+    Apply `changes` in order; record each one's outcome on it. Returns a Counter of outcomes. Consecutive creations or
+    updates of one kind are written together (`together`, see Applier.write_together), the rest one by one, each in
+    its own savepoint. Stops between batches when the run is cancelled; what was applied stays applied. The events of
+    each batch (NetBox's event rules: webhooks, ...) are sent when it commits, for the changes applied.
     """
     changes = list(changes)
     applier = Applier(run, state, changes)
     outcomes = {}
+
+    def record(change, state_, reason):
+        change.state, change.reason = state_, reason[:500]
+        outcomes[change.state] = outcomes.get(change.state, 0) + 1
+        if change.state != ChangeStateChoices.APPLIED:
+            run.log_line('warning', f'{change}: {change.get_state_display()}: {change.reason}')
+
     with event_tracking(sync_request(run, user)):
         for start in range(0, len(changes), BATCH_SIZE):
             if run.cancel_requested_now():
@@ -327,21 +504,14 @@ def apply_changes(run, changes, state, user, progress=None):
                 break
             batch = changes[start:start + BATCH_SIZE]
             with transaction.atomic():
-                for change in batch:
-                    # A plain savepoint, not a nested atomic block: NetBox defers search indexing per atomic
-                    # scope, so nested blocks would queue one indexing job per change instead of one per batch.
-                    savepoint = transaction.savepoint_create()
-                    events = queued_events()
-                    try:
-                        note = applier.apply(change)
-                        transaction.savepoint_commit(savepoint)
-                        change.state, change.reason = ChangeStateChoices.APPLIED, (note or change.reason)[:500]
-                    except Exception as exc:
-                        rollback_to(savepoint, events)
-                        change.state, change.reason = outcome_of(exc)
-                    outcomes[change.state] = outcomes.get(change.state, 0) + 1
-                    if change.state != ChangeStateChoices.APPLIED:
-                        run.log_line('warning', f'{change}: {change.get_state_display()}: {change.reason}')
+                for group in groups(batch, together):
+                    alone = group
+                    if len(group) > 1:
+                        alone, written = write_group(applier, group)
+                        for change, (state_, reason) in written.items():
+                            record(change, state_, reason)
+                    for change in alone:
+                        record(change, *apply_alone(applier, change))
                 Change.objects.bulk_update(batch, APPLY_FIELDS)
                 SyncedObject.objects.bulk_create(applier.owned)
                 applier.owned.clear()
@@ -351,6 +521,60 @@ def apply_changes(run, changes, state, user, progress=None):
             if progress:
                 progress(start + len(batch), len(changes))
     return outcomes
+
+
+def groups(batch, together):
+    """The batch as groups of consecutive changes that can be written together (one kind, one action), in order."""
+    group = []
+    for change in batch:
+        fits = together and change.action in TOGETHER and change.kind not in ('cable', *REFERENCE_KINDS)
+        if group and fits and (change.kind, change.action) == (group[0].kind, group[0].action):
+            group.append(change)
+            continue
+        if group:
+            yield group
+        group = [change] if fits else []
+        if not fits:
+            yield [change]
+    if group:
+        yield group
+
+
+def write_group(applier, group):
+    """
+    Write a group together in one savepoint (see Applier.write_together). If that fails (a duplicate the database
+    refused, ...), undo it all: the whole group is then applied one change at a time, which says which change failed.
+    """
+    savepoint = transaction.savepoint_create()
+    events = queued_events()
+    try:
+        alone, written = applier.write_together(group)
+        transaction.savepoint_commit(savepoint)
+        return alone, written
+    except Exception as exc:
+        rollback_to(savepoint, events)
+        applier.tags.clear()  # a tag created in the savepoint is gone with it
+        logger.info('Writing %d %s changes together failed (%s): applying them one by one.', len(group),
+                    group[0].kind, describe(exc))
+        for change in group:
+            if change.action == ChangeActionChoices.CREATE:
+                change.object_id = None
+        return group, {}
+
+
+def apply_alone(applier, change):
+    """Apply one change in its own savepoint; return its outcome (state, reason)."""
+    # A plain savepoint, not a nested atomic block: NetBox defers search indexing per atomic scope, so nested blocks
+    # would queue one indexing job per change instead of one per batch.
+    savepoint = transaction.savepoint_create()
+    events = queued_events()
+    try:
+        note = applier.apply(change)
+        transaction.savepoint_commit(savepoint)
+        return ChangeStateChoices.APPLIED, note or change.reason
+    except Exception as exc:
+        rollback_to(savepoint, events)
+        return outcome_of(exc)
 
 
 def record_networks(state, records):
