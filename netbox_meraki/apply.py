@@ -39,8 +39,8 @@ BATCH_SIZE = 100
 APPLY_FIELDS = ('state', 'reason', 'object_id', 'action', 'before', 'after', 'cascade')
 # Every object the plugin creates carries this tag, so NetBox's own lists filter what the plugin owns.
 OWNER_TAG = 'meraki'
-# Changes written together (see write_together): creations and updates. Cables trace their paths when saved and
-# deletions need NetBox's delete signals and the cascade check: they are written one by one.
+# Changes written together (see write_together): creations and updates. Deletions need NetBox's delete signals and the
+# cascade check: they are applied one by one.
 TOGETHER = {ChangeActionChoices.CREATE, ChangeActionChoices.UPDATE}
 # Kinds whose new objects are inserted in bulk (see bulk.create): most of a first sync, and models whose save() needs
 # nothing written before it (a device's save() creates its components; a prefix's signal reads its neighbours).
@@ -79,6 +79,7 @@ class Applier:
         self.owned = []
         self.now = timezone.now()
         self.deleted = set()  # (kind, Meraki identity) of what this apply deleted
+        self.cable_ends = {}  # interface pk -> interface, for the group of cables being written
         # What this apply removes may go with the objects it deletes; nothing else may (see delete()).
         self.cascades = CascadeCheck(run.organization_id, {
             (state.type_id(change.kind), change.object_id) for change in changes
@@ -276,7 +277,8 @@ class Applier:
     def cable_end(self, ref, change):
         """A cable's end: an interface the plugin owns, or the interface of the one NetBox device a neighbour names."""
         if ref.kind != 'netboxinterface':
-            return Interface.objects.get(pk=self.resolve(ref))
+            pk = self.resolve(ref)
+            return self.cable_ends.pop(pk, None) or Interface.objects.get(pk=pk)
         local = next(from_json(end) for end in (change.after['a'], change.after['b']) if end['ref'] == 'interface')
         site_pk = Interface.objects.filter(pk=self.resolve(local)).values_list('device__site_id', flat=True).first()
         interface, problem = self.state.neighbour(ref.meraki_id, site_pk)
@@ -362,6 +364,8 @@ class Applier:
         found = {}
         if kind in NATURAL_KEY_KINDS:
             found = natural_matches(kind, {change.meraki_id: change.after for change in group}, self.state)
+        if kind == 'cable':
+            self.load_cable_ends(group)
         alone, ready, outcomes = [], [], {}
         for change in group:
             row = self.state.owned[kind].get(change.meraki_id)
@@ -375,6 +379,17 @@ class Applier:
             except Skipped as exc:
                 outcomes[change] = outcome_of(exc)
         return alone, ready, outcomes
+
+    def load_cable_ends(self, group):
+        """
+        The interfaces the plugin's cables of a group connect, read in a few queries with what NetBox reads of them
+        when it attaches a cable (their device, tags and many-to-many values, which it logs).
+        """
+        ends = [end for change in group for end in (change.after['a'], change.after['b']) if end['ref'] == 'interface']
+        pks = {self.state.pk('interface', end['id']) for end in ends} - {None}
+        queryset = Interface.objects.select_related('device__site', 'device__location', 'device__rack')
+        self.cable_ends = queryset.prefetch_related('tags', *(field.name for field in bulk.many_fields(Interface)))
+        self.cable_ends = self.cable_ends.in_bulk(pks)
 
     def updates(self, group):
         """
@@ -421,14 +436,14 @@ class Applier:
                     if getattr(obj, f'{name}_id') is not None:
                         by_type.setdefault(getattr(obj, f'{name}_type_id'), []).append(obj)
                 for type_id, holders in by_type.items():
-                    found = related_objects(ContentType.objects.get_for_id(type_id).model_class(),
+                    found = bulk.related_objects(ContentType.objects.get_for_id(type_id).model_class(),
                                             {getattr(obj, f'{name}_id') for obj in holders})
                     for obj in holders:
                         if target := found.get(getattr(obj, f'{name}_id')):
                             setattr(obj, name, target)
                 continue
             field = spec.model._meta.get_field(name)
-            found = related_objects(field.related_model, {getattr(obj, field.attname) for obj in objects} - {None})
+            found = bulk.related_objects(field.related_model, {getattr(obj, field.attname) for obj in objects} - {None})
             for obj in objects:
                 if target := found.get(getattr(obj, field.attname)):
                     setattr(obj, name, target)
@@ -454,12 +469,6 @@ class Applier:
             object_id=obj.pk, organization_id=self.run.organization_id, network_id=change.scope,
             last_synced=self.now, last_run=self.run,
         ))
-
-
-def related_objects(model, pks):
-    """{pk: object} of `model`, with the objects it refers to directly (its site, its device, ...) read along."""
-    direct = [field.name for field in model._meta.concrete_fields if field.many_to_one or field.one_to_one]
-    return model.objects.select_related(*direct).in_bulk(pks) if pks else {}
 
 
 def rollback_to(savepoint, events):
@@ -527,7 +536,7 @@ def groups(batch, together):
     """The batch as groups of consecutive changes that can be written together (one kind, one action), in order."""
     group = []
     for change in batch:
-        fits = together and change.action in TOGETHER and change.kind not in ('cable', *REFERENCE_KINDS)
+        fits = together and change.action in TOGETHER and change.kind not in REFERENCE_KINDS
         if group and fits and (change.kind, change.action) == (group[0].kind, group[0].action):
             group.append(change)
             continue

@@ -29,15 +29,42 @@ from core.choices import ObjectChangeActionChoices
 from core.events import OBJECT_CREATED
 from core.models import ObjectChange
 from core.signals import handle_changed_object
+from dcim.models import DeviceType
+from dcim.signals import update_channelized_cable_paths
 from extras.events import enqueue_event
 from extras.models import TaggedItem
 from netbox.context import current_request, events_queue
 from utilities.counters import get_counters_for_model, post_save_receiver, update_counter
 
-__all__ = ('cache_many', 'create', 'insert_many', 'insert_tags', 'verified_references')
+__all__ = ('cache_many', 'create', 'insert_many', 'insert_tags', 'related_objects', 'verified_references')
 
 # The post_save receivers create() does for the whole group instead of for each object.
 GROUP_RECEIVERS = (handle_changed_object, post_save_receiver)
+# Receivers create() need not call for an object they have nothing to do for, by their own first checks: an interface
+# that is not a channel, has no parent and no cable.
+IDLE = {
+    update_channelized_cable_paths: lambda obj: not (obj.channel_id or obj.parent_id or obj.cable_id or obj.channels),
+}
+# What a new device's save() reads of its type: the component templates it instantiates.
+DEVICE_TYPE_TEMPLATES = (
+    'consoleporttemplates', 'consoleserverporttemplates', 'powerporttemplates', 'poweroutlettemplates',
+    'coolingintaketemplates', 'coolingoutflowtemplates', 'interfacetemplates', 'rearporttemplates',
+    'frontporttemplates', 'modulebaytemplates', 'devicebaytemplates', 'inventoryitemtemplates',
+)
+
+
+def related_objects(model, pks):
+    """
+    {pk: object} of `model`, with what NetBox reads of it when an object referring to it is validated and saved: the
+    objects it refers to directly (a device's site, ...), and a device type's component templates.
+    """
+    if not pks:
+        return {}
+    direct = [field.name for field in model._meta.concrete_fields if field.many_to_one or field.one_to_one]
+    queryset = model.objects.select_related(*direct)
+    if model is DeviceType:
+        queryset = queryset.prefetch_related(*DEVICE_TYPE_TEMPLATES)
+    return queryset.in_bulk(pks)
 
 
 def verified_references(objects):
@@ -146,6 +173,8 @@ def create(model, objects):
             enqueue_event(queue, obj, request, OBJECT_CREATED)
             model_inserts.labels(model._meta.model_name).inc()
         for receiver in receivers:
+            if receiver in IDLE and IDLE[receiver](obj):
+                continue
             receiver(signal=post_save, sender=model, instance=obj, created=True, update_fields=None, raw=False,
                      using=using)
     events_queue.set(queue)

@@ -39,9 +39,9 @@ REMOVAL_SOURCES = {
     'ipaddress': ('networks', 'devices', 'uplinks'),
     'cable': ('networks', 'devices', 'switch_ports', 'topology'),
 }
-# The per-network calls and the kinds they feed. When one network's call failed, nothing is removed in that network
-# (nor for a device Meraki now lists in it): what it holds is unknown, not gone. Other networks are not affected.
-PREFETCH = {'interface': ('tagged_vlans', 'wireless_lans')}
+# What comparing an owned object reads beyond its row, read for all of a kind at once: a cable's ends (its terminations'
+# interfaces), so that planning makes the same queries however many cables there are.
+PREFETCH = {'interface': ('tagged_vlans', 'wireless_lans'), 'cable': ('terminations__termination',)}
 # Kinds whose removals go just before their creations, not at the end: a new address may take a removed
 # device's IP, and a re-cabled port must lose its old cable before it can take the new one.
 EARLY_REMOVALS = ('ipaddress', 'cable')

@@ -1,0 +1,47 @@
+"""
+Planning reads NetBox in a fixed number of queries, whatever the size of the organization: a plan of an organization
+four times as large (four times the devices, ports, addresses, cables and neighbours the plugin owns) makes the same
+queries. Each size is synced once, then planned again (a dry run) with everything it owns in NetBox.
+"""
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from meraki_sim import Scale, Simulator
+from netbox_meraki.choices import RunStatusChoices, SyncModeChoices
+from netbox_meraki.models import SyncedObject
+from netbox_meraki.sync import MerakiSyncService
+
+from ..conftest import API_KEY
+
+pytestmark = pytest.mark.django_db
+
+
+def planning_queries(settings, scale):
+    """The queries of a dry run of an organization of `scale` whose first sync is done; counted by statement."""
+    with Simulator(seed=3, scale=scale, rate_limit=0, api_key=API_KEY) as simulator:
+        config = dict(settings.PLUGINS_CONFIG['netbox_meraki'])
+        config.update(api_key=simulator.api_key, base_url=simulator.base_url, requests_per_second=1000)
+        settings.PLUGINS_CONFIG = {**settings.PLUGINS_CONFIG, 'netbox_meraki': config}
+        with transaction.atomic():  # each size starts from the same empty NetBox
+            (first,) = MerakiSyncService().sync_all(
+                mode=SyncModeChoices.AUTO, organization_ids=[simulator.org_ids[0]], background=False,
+            )
+            assert first.status == RunStatusChoices.COMPLETED, first.log
+            owned = SyncedObject.objects.filter(kind='cable').count()
+            with CaptureQueriesContext(connection) as queries:
+                (run,) = MerakiSyncService().sync_all(
+                    mode=SyncModeChoices.DRY_RUN, organization_ids=[simulator.org_ids[0]], background=False,
+                )
+            assert run.status == RunStatusChoices.COMPLETED and not run.changes.exists(), run.log
+            transaction.set_rollback(True)
+    return len(queries), owned
+
+
+def test_planning_makes_the_same_queries_at_four_times_the_size(settings):
+    small, small_cables = planning_queries(settings, Scale(organizations=1, networks=2, devices=16))
+    large, large_cables = planning_queries(settings, Scale(organizations=1, networks=8, devices=64))
+
+    assert large_cables >= 3 * small_cables > 0
+    assert large == small
