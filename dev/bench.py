@@ -77,14 +77,15 @@ def measure(organization_id, mode=SyncModeChoices.AUTO):
         'outside_api_s': wall - fetch,
         'apply_s': run.timings.get('apply', 0),
         'queries': queries.count,
-        'writes': run.changes.filter(state='applied').count(),
+        'writes': (writes := run.changes.filter(state='applied').count()),
+        'apply_obj_s': writes / run.timings['apply'] if run.timings.get('apply') else 0.0,
         'changelog': ObjectChange.objects.filter(request_id=run.request_id).count(),
         'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
 
 
-COLUMNS = ('api_calls', 'api_floor_s', 'wall_s', 'fetch_s', 'outside_api_s', 'apply_s', 'queries', 'planned',
-           'writes', 'changelog', 'peak_rss_mb')
+COLUMNS = ('api_calls', 'api_floor_s', 'wall_s', 'fetch_s', 'outside_api_s', 'apply_s', 'apply_obj_s', 'queries',
+           'planned', 'writes', 'changelog', 'peak_rss_mb')
 
 
 def main():

@@ -39,8 +39,9 @@ BATCH_SIZE = 100
 APPLY_FIELDS = ('state', 'reason', 'object_id', 'action', 'before', 'after', 'cascade')
 # Every object the plugin creates carries this tag, so NetBox's own lists filter what the plugin owns.
 OWNER_TAG = 'meraki'
-# Changes written together (see write_together): creations and updates. Deletions need NetBox's delete signals and the
-# cascade check: they are applied one by one.
+# Changes written together (see write_together): creations and updates. Cables are applied one by one: NetBox's save
+# traces their paths and logs them again when their tags are added (with their ends). Deletions need NetBox's delete
+# signals and the cascade check.
 TOGETHER = {ChangeActionChoices.CREATE, ChangeActionChoices.UPDATE}
 # Kinds whose new objects are inserted in bulk (see bulk.create): most of a first sync, and models whose save() needs
 # nothing written before it (a device's save() creates its components; a prefix's signal reads its neighbours).
@@ -79,7 +80,6 @@ class Applier:
         self.owned = []
         self.now = timezone.now()
         self.deleted = set()  # (kind, Meraki identity) of what this apply deleted
-        self.cable_ends = {}  # interface pk -> interface, for the group of cables being written
         # What this apply removes may go with the objects it deletes; nothing else may (see delete()).
         self.cascades = CascadeCheck(run.organization_id, {
             (state.type_id(change.kind), change.object_id) for change in changes
@@ -277,8 +277,7 @@ class Applier:
     def cable_end(self, ref, change):
         """A cable's end: an interface the plugin owns, or the interface of the one NetBox device a neighbour names."""
         if ref.kind != 'netboxinterface':
-            pk = self.resolve(ref)
-            return self.cable_ends.pop(pk, None) or Interface.objects.get(pk=pk)
+            return Interface.objects.get(pk=self.resolve(ref))
         local = next(from_json(end) for end in (change.after['a'], change.after['b']) if end['ref'] == 'interface')
         site_pk = Interface.objects.filter(pk=self.resolve(local)).values_list('device__site_id', flat=True).first()
         interface, problem = self.state.neighbour(ref.meraki_id, site_pk)
@@ -336,13 +335,11 @@ class Applier:
             if model is Device:
                 # What NetBox does when a device's tags change (extras.signals.invalidate_on_device_vm_tag_change).
                 invalidate_config_context_for_objects('dcim.device', [obj.pk for obj in created])
+        if creating:
+            bulk.refresh([obj for _, obj, _ in written])
         for change, obj, _ in written:
             obj.__dict__.pop('_tags', None)
-            obj.__dict__.get('_prefetched_objects_cache', {}).clear()
-            if creating:
-                # NetBox reloads an object when tags are added to it (one at a time), which drops the related objects
-                # read while saving it: its events then show them as they are when sent (a device type's new count).
-                obj._state.fields_cache.clear()
+            obj.__dict__.pop('_prefetched_objects_cache', None)
             change.object_id = obj.pk
             outcomes[change] = (ChangeStateChoices.APPLIED, change.reason)
             if creating:
@@ -364,8 +361,6 @@ class Applier:
         found = {}
         if kind in NATURAL_KEY_KINDS:
             found = natural_matches(kind, {change.meraki_id: change.after for change in group}, self.state)
-        if kind == 'cable':
-            self.load_cable_ends(group)
         alone, ready, outcomes = [], [], {}
         for change in group:
             row = self.state.owned[kind].get(change.meraki_id)
@@ -379,17 +374,6 @@ class Applier:
             except Skipped as exc:
                 outcomes[change] = outcome_of(exc)
         return alone, ready, outcomes
-
-    def load_cable_ends(self, group):
-        """
-        The interfaces the plugin's cables of a group connect, read in a few queries with what NetBox reads of them
-        when it attaches a cable (their device, tags and many-to-many values, which it logs).
-        """
-        ends = [end for change in group for end in (change.after['a'], change.after['b']) if end['ref'] == 'interface']
-        pks = {self.state.pk('interface', end['id']) for end in ends} - {None}
-        queryset = Interface.objects.select_related('device__site', 'device__location', 'device__rack')
-        self.cable_ends = queryset.prefetch_related('tags', *(field.name for field in bulk.many_fields(Interface)))
-        self.cable_ends = self.cable_ends.in_bulk(pks)
 
     def updates(self, group):
         """
@@ -428,7 +412,7 @@ class Applier:
         """
         spec = KINDS[kind]
         for name in spec.refs:
-            if name in spec.many or (kind == 'cable'):
+            if name in spec.many:
                 continue
             if name in spec.generic:
                 by_type = {}
@@ -536,7 +520,7 @@ def groups(batch, together):
     """The batch as groups of consecutive changes that can be written together (one kind, one action), in order."""
     group = []
     for change in batch:
-        fits = together and change.action in TOGETHER and change.kind not in REFERENCE_KINDS
+        fits = together and change.action in TOGETHER and change.kind not in ('cable', *REFERENCE_KINDS)
         if group and fits and (change.kind, change.action) == (group[0].kind, group[0].action):
             group.append(change)
             continue

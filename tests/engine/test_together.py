@@ -8,6 +8,7 @@ outcomes) and the same events, once ids and times are normalised. With changes N
 
 import json
 import re
+from collections import defaultdict
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
@@ -16,7 +17,17 @@ from django.db import transaction
 from django.test import TestCase
 
 from core.models import ObjectChange
-from dcim.models import CablePath, CableTermination, Device, Interface
+from dcim.models import (
+    CablePath,
+    CableTermination,
+    Device,
+    DeviceType,
+    Interface,
+    InterfaceTemplate,
+    Manufacturer,
+    PowerPort,
+    PowerPortTemplate,
+)
 from extras.models import CachedValue, TaggedItem
 from ipam.models import IPAddress
 
@@ -131,7 +142,7 @@ class Dump:
 
     def tables(self, run):
         return {
-            **{model._meta.label: self.objects(model) for model in (*MODELS, CableTermination)},
+            **{model._meta.label: self.objects(model) for model in (*MODELS, CableTermination, PowerPort)},
             'changelog': self.changelog(run.request_id),
             'tags': sorted((row.tag_id, str(self.by_type(row.content_type_id, row.object_id)))
                            for row in TaggedItem.objects.all()),
@@ -170,7 +181,8 @@ def apply_approved(run):
 
 def applied(run, monkeypatch, together, how=apply_review_here):
     """Apply the run's approved changes by one path; return the dump of what it left and the events it sent."""
-    marks = {model: max(model.objects.values_list('pk', flat=True), default=0) for model in (*MODELS, CableTermination)}
+    marks = {model: max(model.objects.values_list('pk', flat=True), default=0)
+             for model in (*MODELS, CableTermination, PowerPort)}
     with transaction.atomic():
         sent = []
         with monkeypatch.context() as patch:
@@ -194,6 +206,12 @@ def first_difference(rows, expected):
                 keys = sorted(set(row[1]) | set(wanted[1]))
                 return row[0], [(key, row[1].get(key), wanted[1].get(key)) for key in keys
                                 if row[1].get(key) != wanted[1].get(key)]
+            if isinstance(row, tuple) and len(row) == len(wanted):  # an event: the part that differs
+                part, other = next((a, b) for a, b in zip(row, wanted) if a != b)
+                if isinstance(part, str):
+                    at = next(i for i, (a, b) in enumerate(zip(part, other)) if a != b)
+                    part, other = part[at - 200:at + 100], other[at - 200:at + 100]
+                return row[0], part, other
             return row, wanted
     return len(rows), len(expected)
 
@@ -270,3 +288,31 @@ def test_changes_netbox_refuses_mid_group_fail_alone_as_one_by_one(meraki_config
     assert all(row[4] == ChangeStateChoices.APPLIED for row in tables['plan']
                if row[1] == 'interface' and row[0] not in failed)
     assert Interface.objects.count() == 0 and IPAddress.objects.count() == 0  # both rolled back
+
+
+def test_a_first_sync_into_device_types_with_templates_is_the_same_as_one_by_one(meraki_config, org_id, monkeypatch):
+    """A lived-in NetBox: the switches' types come with templates, so new switches get ports NetBox makes."""
+    run = sync(org_id, SyncModeChoices.REVIEW)
+    changes = list(run.changes.order_by('sequence'))
+    models = {change.meraki_id: change.after['device_type']['id'] for change in changes if change.kind == 'device'}
+    ports = defaultdict(set)
+    for change in changes:
+        if change.kind == 'interface' and models[change.after['device']['id']].startswith('MS'):
+            ports[models[change.after['device']['id']]].add(change.after['name'])
+    assert ports
+    manufacturer = Manufacturer.objects.create(name=PluginSettings.load().manufacturer_name, slug='cisco-meraki')
+    for model, names in ports.items():
+        device_type = DeviceType.objects.create(manufacturer=manufacturer, model=model, slug=model.lower())
+        for name in [*sorted(names)[1:], 'console']:  # one port NetBox does not make, one Meraki does not list
+            InterfaceTemplate.objects.create(device_type=device_type, name=name, type='1000base-t')
+        PowerPortTemplate.objects.create(device_type=device_type, name='PSU1')
+    approve_changes(run)
+
+    tables, _, status = assert_same(run, monkeypatch)
+
+    assert status == RunStatusChoices.COMPLETED
+    adopted = [row for row in tables['plan'] if row[1] == 'interface' and row[3] == ChangeActionChoices.ADOPT]
+    created = [row for row in tables['plan'] if row[1] == 'interface' and row[3] == ChangeActionChoices.CREATE]
+    assert adopted and created
+    assert tables['dcim.PowerPort'] and any(name.endswith('/console') or 'console' in name
+                                            for name, _ in tables['dcim.Interface'])
