@@ -385,8 +385,7 @@ class Applier:
         spec = KINDS[kind]
         model_kind = 'device' if kind == 'primaryip' else kind
         pks = {change.pk: change.object_id or self.state.pk(model_kind, change.meraki_id) for change in group}
-        objects = spec.model.objects.select_for_update().prefetch_related('tags', *spec.many).in_bulk(
-            [pk for pk in pks.values() if pk])
+        objects = bulk.locked(spec.model, [pk for pk in pks.values() if pk], ('tags', *spec.many))
         alone, ready, outcomes = [], [], {}
         for change in group:
             obj = objects.get(pks[change.pk])

@@ -33,10 +33,13 @@ from dcim.models import DeviceType
 from dcim.signals import update_channelized_cable_paths
 from extras.events import enqueue_event
 from extras.models import TaggedItem
+from ipam.models import IPAddress
 from netbox.context import current_request, events_queue
 from utilities.counters import get_counters_for_model, post_save_receiver, update_counter
 
-__all__ = ('cache_many', 'create', 'insert_many', 'insert_tags', 'refresh', 'related_objects', 'verified_references')
+__all__ = (
+    'cache_many', 'create', 'insert_many', 'insert_tags', 'locked', 'refresh', 'related_objects', 'verified_references',
+)
 
 # The post_save receivers create() does for the whole group instead of for each object.
 GROUP_RECEIVERS = (handle_changed_object, post_save_receiver)
@@ -45,26 +48,37 @@ GROUP_RECEIVERS = (handle_changed_object, post_save_receiver)
 IDLE = {
     update_channelized_cable_paths: lambda obj: not (obj.channel_id or obj.parent_id or obj.cable_id or obj.channels),
 }
-# What a new device's save() reads of its type: the component templates it instantiates.
-DEVICE_TYPE_TEMPLATES = (
-    'consoleporttemplates', 'consoleserverporttemplates', 'powerporttemplates', 'poweroutlettemplates',
-    'coolingintaketemplates', 'coolingoutflowtemplates', 'interfacetemplates', 'rearporttemplates',
-    'frontporttemplates', 'modulebaytemplates', 'devicebaytemplates', 'inventoryitemtemplates',
-)
+# What NetBox reads of an object another refers to, beyond the objects it refers to directly: a new device's save()
+# instantiates its type's component templates; a device's validation checks the interface its primary IP is on.
+READ_ALONG = {
+    DeviceType: (
+        'consoleporttemplates', 'consoleserverporttemplates', 'powerporttemplates', 'poweroutlettemplates',
+        'coolingintaketemplates', 'coolingoutflowtemplates', 'interfacetemplates', 'rearporttemplates',
+        'frontporttemplates', 'modulebaytemplates', 'devicebaytemplates', 'inventoryitemtemplates',
+    ),
+    IPAddress: ('assigned_object',),
+}
+
+
+def direct_references(model):
+    return [field.name for field in model._meta.concrete_fields if field.many_to_one or field.one_to_one]
+
+
+def locked(model, pks, prefetch=()):
+    """{pk: object} of `model` locked for update, read as related_objects() reads them, with `prefetch` along."""
+    queryset = model.objects.select_for_update(of=('self',)).select_related(*direct_references(model))
+    return queryset.prefetch_related(*prefetch).in_bulk(pks)
 
 
 def related_objects(model, pks):
     """
     {pk: object} of `model`, with what NetBox reads of it when an object referring to it is validated and saved: the
-    objects it refers to directly (a device's site, ...), and a device type's component templates.
+    objects it refers to directly (a device's site, ...), and READ_ALONG.
     """
     if not pks:
         return {}
-    direct = [field.name for field in model._meta.concrete_fields if field.many_to_one or field.one_to_one]
-    queryset = model.objects.select_related(*direct)
-    if model is DeviceType:
-        queryset = queryset.prefetch_related(*DEVICE_TYPE_TEMPLATES)
-    return queryset.in_bulk(pks)
+    queryset = model.objects.select_related(*direct_references(model))
+    return queryset.prefetch_related(*READ_ALONG.get(model, ())).in_bulk(pks)
 
 
 def verified_references(objects):
