@@ -313,21 +313,28 @@ class Applier:
         found = bulk.verified_references(objects) if objects else {}
         if creating:
             bulk.cache_many([(obj, many) for _, obj, many in ready])
-        written = []
+        in_bulk = creating and kind in BULK_KINDS and not bulk.unique_custom_fields(model)
+        written, keys = [], set()
         for change, obj, many in ready:
             try:
                 obj.full_clean(exclude=bulk.unchecked(obj, found), validate_unique=False, validate_constraints=False)
-            except ValidationError as exc:
+            except Exception as exc:  # as apply_alone() records it; a database error fails the group at its next query
                 outcomes[change] = outcome_of(exc)
                 continue
+            if in_bulk and (key := duplicate_key(kind, obj)) is not None and key in keys:
+                # NetBox's validation of the other would find this one in the database: leave it to the one-by-one
+                # path, after the group is written.
+                alone.append(change)
+                continue
+            if in_bulk:
+                keys.add(key)
             if tags:
                 obj._tags = tags  # what NetBox serializes as the object's tags (see utilities.serialization)
+            if not in_bulk:
+                obj.save()  # before the next object is validated: NetBox's validation may look for it
             written.append((change, obj, many))
-        if creating and kind in BULK_KINDS:
+        if in_bulk:
             bulk.create(model, [obj for _, obj, _ in written])
-        else:
-            for _, obj, _ in written:
-                obj.save()
         if creating:
             created = [obj for _, obj, _ in written]
             bulk.insert_tags(created, tags)
@@ -454,13 +461,22 @@ class Applier:
         ))
 
 
+def duplicate_key(kind, obj):
+    """
+    What NetBox's validation of an object inserted in bulk compares with the objects already in the database (see
+    IPAddress.clean: the host in its VRF): two new objects of one group with one key cannot both be inserted together.
+    """
+    return (obj.vrf_id, str(obj.address.ip)) if kind == 'ipaddress' else None
+
+
 def rollback_to(savepoint, events):
     """
-    Undo a failed change, and the events it queued (`events`: the queue before it). The transaction is sound again,
-    even if NetBox's save() flagged it for rollback.
+    Undo a failed change or group, and the events it queued (`events`: the queue before it). The transaction is sound
+    again, even if Django flagged it for rollback when the database refused a write (the flag is lifted first: Django
+    runs no query on a flagged transaction, not even the rollback to the savepoint).
     """
-    transaction.savepoint_rollback(savepoint)
     transaction.set_rollback(False)
+    transaction.savepoint_rollback(savepoint)
     restore_events(events)
 
 

@@ -27,18 +27,19 @@ from django_prometheus.models import model_inserts
 
 from core.choices import ObjectChangeActionChoices
 from core.events import OBJECT_CREATED
-from core.models import ObjectChange
+from core.models import ObjectChange, ObjectType
 from core.signals import handle_changed_object
 from dcim.models import DeviceType
 from dcim.signals import update_channelized_cable_paths
 from extras.events import enqueue_event
-from extras.models import TaggedItem
+from extras.models import CustomField, TaggedItem
 from ipam.models import IPAddress
 from netbox.context import current_request, events_queue
 from utilities.counters import get_counters_for_model, post_save_receiver, update_counter
 
 __all__ = (
-    'cache_many', 'create', 'insert_many', 'insert_tags', 'locked', 'refresh', 'related_objects', 'verified_references',
+    'cache_many', 'create', 'insert_many', 'insert_tags', 'locked', 'refresh', 'related_objects',
+    'unique_custom_fields', 'verified_references',
 )
 
 # The post_save receivers create() does for the whole group instead of for each object.
@@ -104,6 +105,11 @@ def verified_references(objects):
 def unchecked(obj, found):
     """The foreign keys of `obj` verified_references() found: full_clean() need not query them again."""
     return [name for name, values in found.items() if getattr(obj, obj._meta.get_field(name).attname) in values]
+
+
+def unique_custom_fields(model):
+    """Whether a custom field of the model must be unique: NetBox's validation reads the database for each value."""
+    return CustomField.objects.filter(object_types=ObjectType.objects.get_for_model(model), unique=True).exists()
 
 
 def many_fields(model):

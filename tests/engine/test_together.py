@@ -13,8 +13,9 @@ from collections import defaultdict
 import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import TestCase
+from django.test.utils import CaptureQueriesContext
 
 from core.models import ObjectChange
 from dcim.models import (
@@ -190,12 +191,13 @@ def applied(run, monkeypatch, together, how=apply_review_here):
                 patch.setattr(apply, 'TOGETHER', frozenset())
             patch.setattr(events, 'flush_events', sent.append)
             # Runs what the apply leaves for its commit: the events it sends, NetBox's search indexing.
-            with TestCase.captureOnCommitCallbacks(execute=True):
+            with TestCase.captureOnCommitCallbacks(execute=True), CaptureQueriesContext(connection) as queries:
                 run = how(SyncRun.objects.get(pk=run.pk))
         dump = Dump(marks)
         result = dump.tables(run), sorted((dump.event(event) for batch in sent for event in batch), key=str), run.status
         transaction.set_rollback(True)
-    return result
+    inserts = sum(query['sql'].startswith('INSERT INTO "dcim_interface" ') for query in queries.captured_queries)
+    return (*result, inserts)
 
 
 def first_difference(rows, expected):
@@ -223,17 +225,19 @@ def assert_same(run, monkeypatch, how=apply_review_here):
         assert together[0][name] == rows, (name, first_difference(together[0][name], rows))
     assert together[1] == one_by_one[1], first_difference(together[1], one_by_one[1])
     assert together[2] == one_by_one[2]
-    return one_by_one
+    return one_by_one[:3], together[3]
 
 
 def test_a_first_sync_written_together_is_the_same_as_one_by_one(meraki_config, org_id, monkeypatch):
     run = sync(org_id, SyncModeChoices.REVIEW)
     approve_changes(run)
 
-    tables, sent, status = assert_same(run, monkeypatch)
+    (tables, sent, status), interface_inserts = assert_same(run, monkeypatch)
 
     assert status == RunStatusChoices.COMPLETED
     assert {row[4] for row in tables['plan']} == {ChangeStateChoices.APPLIED}
+    # Written together: new interfaces go in an insert per group, not one each.
+    assert interface_inserts * 10 < len(tables['dcim.Interface'])
     kinds = {row[1] for row in tables['plan']}
     assert {'site', 'device', 'vlan', 'prefix', 'wirelesslan', 'interface', 'ipaddress', 'primaryip', 'cable'} <= kinds
     assert any(row['tagged_vlans'] for _, row in tables['dcim.Interface'])  # many-to-many rows are compared
@@ -254,7 +258,7 @@ def test_updates_written_together_are_the_same_as_one_by_one(meraki_config, org_
     run = sync(org_id, SyncModeChoices.REVIEW)
     approve_changes(run)
 
-    tables, _, _ = assert_same(run, monkeypatch)
+    (tables, _, _), _ = assert_same(run, monkeypatch)
 
     updates = [row for row in tables['plan'] if row[3] == ChangeActionChoices.UPDATE]
     assert len([row for row in updates if row[1] == 'device']) >= 7
@@ -269,12 +273,17 @@ def test_changes_netbox_refuses_mid_group_fail_alone_as_one_by_one(meraki_config
     # A second port of the same name on a device: the database refuses it when the group is written together, and
     # the group is written again one by one, where the second port is seen as made since the plan.
     duplicate.after = {**duplicate.after, 'name': original.after['name'], 'device': original.after['device']}
-    address = run.changes.filter(kind='ipaddress').order_by('sequence')[1]
+    addresses = list(run.changes.filter(kind='ipaddress').order_by('sequence'))
+    address = addresses[1]
     address.after = {**address.after, 'address': '10.0.0.300/24'}
-    Change.objects.bulk_update([invalid_type, duplicate, address], ('after',))
+    # Two new addresses of one host in one VRF (no database constraint holds them apart): the second is not created.
+    first, twin = next((a, b) for a in addresses[2:] for b in addresses[2:]
+                       if a.sequence < b.sequence and a.after['vrf'] == b.after['vrf'])
+    twin.after = {**twin.after, 'address': first.after['address']}
+    Change.objects.bulk_update([invalid_type, duplicate, address, twin], ('after',))
     approve_changes(run)
 
-    tables, _, _ = assert_same(run, monkeypatch, how=apply_approved)
+    (tables, _, _), _ = assert_same(run, monkeypatch, how=apply_approved)
 
     outcomes = {row[0]: (row[4], row[5]) for row in tables['plan']}
     assert outcomes[invalid_type.sequence][0] == ChangeStateChoices.FAILED, outcomes[invalid_type.sequence]
@@ -283,6 +292,9 @@ def test_changes_netbox_refuses_mid_group_fail_alone_as_one_by_one(meraki_config
     assert 'not created twice' in outcomes[duplicate.sequence][1]
     assert 'applying them one by one' in caplog.text
     assert outcomes[address.sequence][0] in (ChangeStateChoices.FAILED, ChangeStateChoices.SKIPPED)
+    assert outcomes[first.sequence][0] == ChangeStateChoices.APPLIED
+    assert outcomes[twin.sequence][0] == ChangeStateChoices.CONFLICT
+    assert 'not created twice' in outcomes[twin.sequence][1]
     failed = {invalid_type.sequence, duplicate.sequence, address.sequence}
     # Everything else of their groups was written.
     assert all(row[4] == ChangeStateChoices.APPLIED for row in tables['plan']
@@ -308,7 +320,7 @@ def test_a_first_sync_into_device_types_with_templates_is_the_same_as_one_by_one
         PowerPortTemplate.objects.create(device_type=device_type, name='PSU1')
     approve_changes(run)
 
-    tables, _, status = assert_same(run, monkeypatch)
+    (tables, _, status), _ = assert_same(run, monkeypatch)
 
     assert status == RunStatusChoices.COMPLETED
     adopted = [row for row in tables['plan'] if row[1] == 'interface' and row[3] == ChangeActionChoices.ADOPT]
