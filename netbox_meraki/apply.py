@@ -342,8 +342,7 @@ class Applier:
             if model is Device:
                 # What NetBox does when a device's tags change (extras.signals.invalidate_on_device_vm_tag_change).
                 invalidate_config_context_for_objects('dcim.device', [obj.pk for obj in created])
-        if creating:
-            bulk.refresh([obj for _, obj, _ in written])
+            bulk.refresh(created)
         for change, obj, _ in written:
             obj.__dict__.pop('_tags', None)
             obj.__dict__.pop('_prefetched_objects_cache', None)
