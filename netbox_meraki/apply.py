@@ -124,7 +124,7 @@ class Applier:
         self.state.remember(change.kind, change.meraki_id, obj)
         if change.kind not in REFERENCE_KINDS:
             obj.tags.add(*self.tags_for(change.kind))
-            self.own(change, obj)
+            self.own([(change, obj)])
         return ''
 
     def existing(self, change):
@@ -168,7 +168,7 @@ class Applier:
         if change.action == ChangeActionChoices.ADOPT:
             obj.tags.add(*self.tags_for(kind))
             self.state.remember(kind, change.meraki_id, obj)
-            self.own(change, obj)
+            self.own([(change, obj)])
         elif change.kind != 'primaryip':
             self.own_rows(change).update(last_synced=self.now, last_run=self.run)
         return ''
@@ -343,6 +343,14 @@ class Applier:
                 # What NetBox does when a device's tags change (extras.signals.invalidate_on_device_vm_tag_change).
                 invalidate_config_context_for_objects('dcim.device', [obj.pk for obj in created])
             bulk.refresh(created)
+            if written:
+                self.own([(change, obj) for change, obj, _ in written])
+        elif kind != 'primaryip' and written:
+            SyncedObject.objects.filter(
+                kind=kind, meraki_id__in=[change.meraki_id for change, _, _ in written],
+                organization_id=self.run.organization_id,
+            ).update(last_synced=self.now, last_run=self.run)
+        # The group is in the database: what follows only records that, so a group that fails leaves nothing behind.
         for change, obj, _ in written:
             obj.__dict__.pop('_tags', None)
             obj.__dict__.pop('_prefetched_objects_cache', None)
@@ -350,12 +358,6 @@ class Applier:
             outcomes[change] = (ChangeStateChoices.APPLIED, change.reason)
             if creating:
                 self.state.remember(kind, change.meraki_id, obj)
-                self.own(change, obj)
-        if not creating and kind != 'primaryip' and written:
-            SyncedObject.objects.filter(
-                kind=kind, meraki_id__in=[change.meraki_id for change, _, _ in written],
-                organization_id=self.run.organization_id,
-            ).update(last_synced=self.now, last_run=self.run)
         return alone, outcomes
 
     def creations(self, group):
@@ -426,7 +428,7 @@ class Applier:
                         by_type.setdefault(getattr(obj, f'{name}_type_id'), []).append(obj)
                 for type_id, holders in by_type.items():
                     found = bulk.related_objects(ContentType.objects.get_for_id(type_id).model_class(),
-                                            {getattr(obj, f'{name}_id') for obj in holders})
+                                                 {getattr(obj, f'{name}_id') for obj in holders})
                     for obj in holders:
                         if target := found.get(getattr(obj, f'{name}_id')):
                             setattr(obj, name, target)
@@ -447,17 +449,23 @@ class Applier:
             return describe(exc)
         return ''
 
-    def own(self, change, obj):
-        """Record the object as the plugin's; the rows are written with the batch (see apply_changes)."""
-        if change.meraki_id in self.state.owned[change.kind] or change.action == ChangeActionChoices.ADOPT:
-            # A record left by an object someone deleted by hand, or another organization's record of an object Meraki
+    def own(self, written):
+        """
+        Record objects of one kind as the plugin's (`written`: [(change, object)]); the rows are written with the batch
+        (see apply_changes).
+        """
+        kind = written[0][0].kind
+        replaced = [change.meraki_id for change, _ in written
+                    if change.meraki_id in self.state.owned[kind] or change.action == ChangeActionChoices.ADOPT]
+        if replaced:
+            # Records left by objects someone deleted by hand, or another organization's records of objects Meraki
             # moved here.
-            SyncedObject.objects.filter(kind=change.kind, meraki_id=change.meraki_id).delete()
-        self.owned.append(SyncedObject(
-            kind=change.kind, meraki_id=change.meraki_id, object_type=ContentType.objects.get_for_model(obj),
+            SyncedObject.objects.filter(kind=kind, meraki_id__in=replaced).delete()
+        self.owned.extend(SyncedObject(
+            kind=kind, meraki_id=change.meraki_id, object_type=ContentType.objects.get_for_model(obj),
             object_id=obj.pk, organization_id=self.run.organization_id, network_id=change.scope,
             last_synced=self.now, last_run=self.run,
-        ))
+        ) for change, obj in written)
 
 
 def duplicate_key(kind, obj):
@@ -487,10 +495,10 @@ def outcome_of(exc):
     return ChangeStateChoices.FAILED, describe(exc)[:500]
 
 
-def apply_changes(run, changes, state, user, progress=None, together=True):
+def apply_changes(run, changes, state, user, progress=None):
     """
     Apply `changes` in order; record each one's outcome on it. Returns a Counter of outcomes. Consecutive creations or
-    updates of one kind are written together (`together`, see Applier.write_together), the rest one by one, each in
+    updates of one kind are written together (see TOGETHER and Applier.write_together), the rest one by one, each in
     its own savepoint. Stops between batches when the run is cancelled; what was applied stays applied. The events of
     each batch (NetBox's event rules: webhooks, ...) are sent when it commits, for the changes applied.
     """
@@ -511,7 +519,7 @@ def apply_changes(run, changes, state, user, progress=None, together=True):
                 break
             batch = changes[start:start + BATCH_SIZE]
             with transaction.atomic():
-                for group in groups(batch, together):
+                for group in groups(batch):
                     alone = group
                     if len(group) > 1:
                         alone, written = write_group(applier, group)
@@ -530,11 +538,11 @@ def apply_changes(run, changes, state, user, progress=None, together=True):
     return outcomes
 
 
-def groups(batch, together):
+def groups(batch):
     """The batch as groups of consecutive changes that can be written together (one kind, one action), in order."""
     group = []
     for change in batch:
-        fits = together and change.action in TOGETHER and change.kind not in ('cable', *REFERENCE_KINDS)
+        fits = change.action in TOGETHER and change.kind not in ('cable', *REFERENCE_KINDS)
         if group and fits and (change.kind, change.action) == (group[0].kind, group[0].action):
             group.append(change)
             continue
@@ -563,9 +571,6 @@ def write_group(applier, group):
         applier.tags.clear()  # a tag created in the savepoint is gone with it
         logger.info('Writing %d %s changes together failed (%s): applying them one by one.', len(group),
                     group[0].kind, describe(exc))
-        for change in group:
-            if change.action == ChangeActionChoices.CREATE:
-                change.object_id = None
         return group, {}
 
 

@@ -61,8 +61,12 @@ READ_ALONG = {
 }
 
 
+def foreign_keys(model):
+    return [field for field in model._meta.concrete_fields if field.many_to_one or field.one_to_one]
+
+
 def direct_references(model):
-    return [field.name for field in model._meta.concrete_fields if field.many_to_one or field.one_to_one]
+    return [field.name for field in foreign_keys(model)]
 
 
 def locked(model, pks, prefetch=()):
@@ -90,9 +94,7 @@ def verified_references(objects):
     """
     model = type(objects[0])
     found = {}
-    for field in model._meta.concrete_fields:
-        if not (field.many_to_one or field.one_to_one):
-            continue
+    for field in foreign_keys(model):
         values = {getattr(obj, field.attname) for obj in objects} - {None}
         if values:
             target = field.remote_field.field_name
