@@ -11,7 +11,7 @@ from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from dcim.models import Device, Interface
+from dcim.models import Cable, Device, Interface
 from extras.cache import invalidate_config_context_for_objects
 from extras.models import Tag, TaggedItem
 from extras.signals import validate_assigned_tags
@@ -39,13 +39,13 @@ BATCH_SIZE = 100
 APPLY_FIELDS = ('state', 'reason', 'object_id', 'action', 'before', 'after', 'cascade')
 # Every object the plugin creates carries this tag, so NetBox's own lists filter what the plugin owns.
 OWNER_TAG = 'meraki'
-# Changes written together (see write_together): creations and updates. Cables are applied one by one: NetBox's save
-# traces their paths and logs them again when their tags are added (with their ends). Deletions need NetBox's delete
-# signals and the cascade check.
+# Changes written together (see write_together): creations and updates (of cables, only creations: an update may
+# change what NetBox traces). Deletions need NetBox's delete signals and the cascade check.
 TOGETHER = {ChangeActionChoices.CREATE, ChangeActionChoices.UPDATE}
-# Kinds whose new objects are inserted in bulk (see bulk.create): most of a first sync, and models whose save() needs
-# nothing written before it (a device's save() creates its components; a prefix's signal reads its neighbours).
-BULK_KINDS = ('interface', 'ipaddress')
+# Kinds whose new objects are inserted in bulk (see bulk.create and bulk.create_cables): most of a first sync, and
+# models whose save() needs nothing written before it (a device's save() creates its components; a prefix's signal
+# reads its neighbours).
+BULK_KINDS = ('interface', 'ipaddress', 'cable')
 
 
 class Conflict(Exception):
@@ -80,6 +80,7 @@ class Applier:
         self.owned = []
         self.now = timezone.now()
         self.deleted = set()  # (kind, Meraki identity) of what this apply deleted
+        self.ends = {}  # {pk: interface} the cables of a group end on, loaded together (see creations())
         # What this apply removes may go with the objects it deletes; nothing else may (see delete()).
         self.cascades = CascadeCheck(run.organization_id, {
             (state.type_id(change.kind), change.object_id) for change in changes
@@ -277,7 +278,8 @@ class Applier:
     def cable_end(self, ref, change):
         """A cable's end: an interface the plugin owns, or the interface of the one NetBox device a neighbour names."""
         if ref.kind != 'netboxinterface':
-            return Interface.objects.get(pk=self.resolve(ref))
+            pk = self.resolve(ref)
+            return self.ends.get(pk) or Interface.objects.get(pk=pk)
         local = next(from_json(end) for end in (change.after['a'], change.after['b']) if end['ref'] == 'interface')
         site_pk = Interface.objects.filter(pk=self.resolve(local)).values_list('device__site_id', flat=True).first()
         interface, problem = self.state.neighbour(ref.meraki_id, site_pk)
@@ -302,8 +304,9 @@ class Applier:
         the outcome of each change written or refused here ({change: (state, reason)}).
         """
         creating = group[0].action == ChangeActionChoices.CREATE
-        alone, ready, outcomes = self.creations(group) if creating else self.updates(group)
         kind = group[0].kind
+        build = (self.cables if kind == 'cable' else self.creations) if creating else self.updates
+        alone, ready, outcomes = build(group)
         model = KINDS[kind].model
         tags = self.tags_for(kind) if creating else []
         if tags and ready and self.tags_refused(ready[0][1], tags):
@@ -321,19 +324,21 @@ class Applier:
             except Exception as exc:  # as apply_alone() records it; a database error fails the group at its next query
                 outcomes[change] = outcome_of(exc)
                 continue
-            if in_bulk and (key := duplicate_key(kind, obj)) is not None and key in keys:
-                # NetBox's validation of the other would find this one in the database: leave it to the one-by-one
-                # path, after the group is written.
+            if in_bulk and (not bulk.fits(obj) or keys.intersection(duplicate_keys(kind, obj))):
+                # What bulk.create_cables() does not write as NetBox would; or what NetBox's validation of another
+                # object of the group would find in the database: left to the one-by-one path, after the group.
                 alone.append(change)
                 continue
             if in_bulk:
-                keys.add(key)
+                keys.update(duplicate_keys(kind, obj))
             if tags:
                 obj._tags = tags  # what NetBox serializes as the object's tags (see utilities.serialization)
             if not in_bulk:
                 obj.save()  # before the next object is validated: NetBox's validation may look for it
             written.append((change, obj, many))
-        if in_bulk:
+        if in_bulk and model is Cable:
+            bulk.create_cables([obj for _, obj, _ in written])
+        elif in_bulk:
             bulk.create(model, [obj for _, obj, _ in written])
         if creating:
             created = [obj for _, obj, _ in written]
@@ -383,6 +388,28 @@ class Applier:
                 outcomes[change] = outcome_of(exc)
         return alone, ready, outcomes
 
+    def cables(self, group):
+        """
+        creations() for cables: the interfaces they end on are loaded together, with what NetBox reads of them when it
+        saves and logs them (see bulk.cable_ends()).
+        """
+        ends = [self.state.pk('interface', change.after[end]['id']) for change in group for end in ('a', 'b')
+                if change.after[end]['ref'] == 'interface']
+        self.ends = bulk.cable_ends([pk for pk in ends if pk])
+        try:
+            alone, ready, outcomes = self.creations(group)
+        finally:
+            self.ends = {}
+        # An end found by its neighbour's name (see cable_end()) is loaded again as the others were.
+        found = [end.pk for _, cable, _ in ready for end in (*cable.a_terminations, *cable.b_terminations)
+                 if not hasattr(end, '_prefetched_objects_cache')]
+        if found:
+            loaded = bulk.cable_ends(found)
+            for _, cable, _ in ready:
+                cable.a_terminations = [loaded.get(end.pk, end) for end in cable.a_terminations]
+                cable.b_terminations = [loaded.get(end.pk, end) for end in cable.b_terminations]
+        return alone, ready, outcomes
+
     def updates(self, group):
         """
         Lock and check the objects of a group of updates in one query (with their tags and many-to-many values, which
@@ -419,7 +446,7 @@ class Applier:
         """
         spec = KINDS[kind]
         for name in spec.refs:
-            if name in spec.many:
+            if name in spec.many or kind == 'cable':  # a cable's ends are set with their objects (see cable_end())
                 continue
             if name in spec.generic:
                 by_type = {}
@@ -468,12 +495,17 @@ class Applier:
         ) for change, obj in written)
 
 
-def duplicate_key(kind, obj):
+def duplicate_keys(kind, obj):
     """
     What NetBox's validation of an object inserted in bulk compares with the objects already in the database (see
-    IPAddress.clean: the host in its VRF): two new objects of one group with one key cannot both be inserted together.
+    IPAddress.clean: the host in its VRF; CableTermination.clean: the interface a cable ends on): two new objects of
+    one group with a key in common cannot both be inserted together.
     """
-    return (obj.vrf_id, str(obj.address.ip)) if kind == 'ipaddress' else None
+    if kind == 'ipaddress':
+        return {(obj.vrf_id, str(obj.address.ip))}
+    if kind == 'cable':
+        return {end.pk for end in (*obj.a_terminations, *obj.b_terminations)}
+    return set()
 
 
 def rollback_to(savepoint, events):
@@ -542,7 +574,8 @@ def groups(batch):
     """The batch as groups of consecutive changes that can be written together (one kind, one action), in order."""
     group = []
     for change in batch:
-        fits = change.action in TOGETHER and change.kind not in ('cable', *REFERENCE_KINDS)
+        fits = change.action in TOGETHER and change.kind not in REFERENCE_KINDS and not (
+            change.kind == 'cable' and change.action != ChangeActionChoices.CREATE)
         if group and fits and (change.kind, change.action) == (group[0].kind, group[0].action):
             group.append(change)
             continue

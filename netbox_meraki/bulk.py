@@ -18,28 +18,31 @@ here once per group, and everything else is left to NetBox's own code:
 tests/engine/test_together.py proves the result equal to NetBox's per-object writes, table by table.
 """
 
+import copy
 from collections import Counter
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import router
 from django.db.models.signals import post_save, pre_save
-from django_prometheus.models import model_inserts
+from django_prometheus.models import model_inserts, model_updates
 
 from core.choices import ObjectChangeActionChoices
-from core.events import OBJECT_CREATED
+from core.events import OBJECT_CREATED, OBJECT_UPDATED
 from core.models import ObjectChange, ObjectType
 from core.signals import handle_changed_object
-from dcim.models import DeviceType
+from dcim.choices import CableEndChoices
+from dcim.models import Cable, CableTermination, DeviceType, Interface
 from dcim.signals import update_channelized_cable_paths
+from dcim.utils import create_cablepaths
 from extras.events import enqueue_event
-from extras.models import CustomField, TaggedItem
+from extras.models import CustomField, Tag, TaggedItem
 from ipam.models import IPAddress
 from netbox.context import current_request, events_queue
 from utilities.counters import get_counters_for_model, post_save_receiver, update_counter
 
 __all__ = (
-    'cache_many', 'create', 'insert_many', 'insert_tags', 'locked', 'refresh', 'related_objects',
-    'unique_custom_fields', 'verified_references',
+    'cable_ends', 'cache_many', 'create', 'create_cables', 'fits', 'insert_many', 'insert_tags', 'locked', 'refresh',
+    'related_objects', 'unique_custom_fields', 'update', 'verified_references',
 )
 
 # The post_save receivers create() does for the whole group instead of for each object.
@@ -47,7 +50,8 @@ GROUP_RECEIVERS = (handle_changed_object, post_save_receiver)
 # Receivers create() need not call for an object they have nothing to do for, by their own first checks: an interface
 # that is not a channel, has no parent and no cable.
 IDLE = {
-    update_channelized_cable_paths: lambda obj: not (obj.channel_id or obj.parent_id or obj.cable_id or obj.channels),
+    update_channelized_cable_paths: lambda obj, created: created and not (
+        obj.channel_id or obj.parent_id or obj.cable_id or obj.channels),
 }
 # What NetBox reads of an object another refers to, beyond the objects it refers to directly: a new device's save()
 # instantiates its type's component templates; a device's validation checks the interface its primary IP is on.
@@ -165,51 +169,166 @@ def skip_write(**kwargs):
     """Stands in for Model.save_base() while the model's save() chain computes its fields (see create())."""
 
 
-def create(model, objects):
+def computed(model, objects, using):
     """
-    Create validated new objects of `model` as NetBox's save() would, for a group: their tags (`obj._tags`) and
-    many-to-many values (see cache_many()) are already set.
+    Run each object's save() chain for what the model's save() overrides compute (a component's site, custom field
+    defaults, ...) before Model.save() writes, without the write, which the caller does for the group; then pre_save.
     """
-    using = router.db_for_write(model)
     for obj in objects:
-        # The model's save() overrides compute fields (a component's site, custom field defaults, ...) before
-        # Model.save() writes: run them, without the write, which bulk_create() does for the group.
         obj.save_base = skip_write
         try:
             obj.save()
         finally:
             del obj.save_base
         pre_save.send(sender=model, instance=obj, raw=False, using=using, update_fields=None)
+
+
+def create(model, objects, save_chain=True):
+    """
+    Create validated new objects of `model` as NetBox's save() would, for a group: their tags (`obj._tags`) and
+    many-to-many values (see cache_many()) are already set. `save_chain=False` for a model whose save() writes other
+    objects (the caller does what it computes).
+    """
+    using = router.db_for_write(model)
+    if save_chain:
+        computed(model, objects, using)
+    else:
+        for obj in objects:
+            pre_save.send(sender=model, instance=obj, raw=False, using=using, update_fields=None)
     model.objects.bulk_create(objects)
-
-    receivers = [receiver for receiver in post_save._live_receivers(model)[0] if receiver not in GROUP_RECEIVERS]
-    request = current_request.get()
-    queue = events_queue.get()
-    entries = []
-    for obj in objects:
-        # What handle_changed_object() does for a creation, its entry inserted with the group's below.
-        if request is not None:
-            entry = obj.to_objectchange(ObjectChangeActionChoices.ACTION_CREATE)
-            entry.user, entry.user_name, entry.request_id = request.user, request.user.username, request.id
-            entries.append(entry)
-            enqueue_event(queue, obj, request, OBJECT_CREATED)
-            model_inserts.labels(model._meta.model_name).inc()
-        for receiver in receivers:
-            if receiver in IDLE and IDLE[receiver](obj):
-                continue
-            receiver(signal=post_save, sender=model, instance=obj, created=True, update_fields=None, raw=False,
-                     using=using)
-    events_queue.set(queue)
-    ObjectChange.objects.bulk_create(entries)
-    for entry in entries:
-        post_save.send(sender=ObjectChange, instance=entry, created=True, update_fields=None, raw=False, using=using)
-
+    saved(model, objects, True, using)
     # What counters.post_save_receiver() does for each new object: add one to its parent's counter.
     for field_name, counter_name in get_counters_for_model(model):
         parent_model = model._meta.get_field(field_name).related_model
         for parent_pk, count in Counter(getattr(obj, field_name) for obj in objects).items():
             if parent_pk is not None:
                 update_counter(parent_model, parent_pk, counter_name, count, using=using)
+
+
+def update(model, objects, save_chain=True):
+    """
+    Write changed objects of `model` (snapshotted before they changed) as NetBox's save() writes each: every field,
+    its times set as Model.save() sets them, in one statement for the group.
+    """
+    using = router.db_for_write(model)
+    if save_chain:
+        computed(model, objects, using)
+    else:
+        for obj in objects:
+            pre_save.send(sender=model, instance=obj, raw=False, using=using, update_fields=None)
+    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    for obj in objects:
+        for field in fields:
+            setattr(obj, field.attname, field.pre_save(obj, False))  # what Model._save_table() writes
+    model.objects.bulk_update(objects, [field.name for field in fields])
+    saved(model, objects, False, using)
+
+
+def saved(model, objects, created, using):
+    """
+    What follows the write of each object in save(): every post_save receiver runs for each object, except the
+    changelog (NetBox's own serialization, with its events and metrics; the entries inserted in one statement) and,
+    for new objects, the cached counters (see create()).
+    """
+    skipped = GROUP_RECEIVERS if created else (handle_changed_object,)
+    receivers = [receiver for receiver in post_save._live_receivers(model)[0] if receiver not in skipped]
+    action, event, metric = (
+        (ObjectChangeActionChoices.ACTION_CREATE, OBJECT_CREATED, model_inserts) if created
+        else (ObjectChangeActionChoices.ACTION_UPDATE, OBJECT_UPDATED, model_updates)
+    )
+    request = current_request.get()
+    queue = events_queue.get()
+    entries = []
+    for obj in objects:
+        # What handle_changed_object() does for a save.
+        if request is not None:
+            entry = obj.to_objectchange(action)
+            if entry.has_changes:
+                entry.user, entry.user_name, entry.request_id = request.user, request.user.username, request.id
+                entries.append(entry)
+            enqueue_event(queue, obj, request, event)
+            metric.labels(model._meta.model_name).inc()
+        for receiver in receivers:
+            if receiver in IDLE and IDLE[receiver](obj, created):
+                continue
+            receiver(signal=post_save, sender=model, instance=obj, created=created, update_fields=None, raw=False,
+                     using=using)
+    events_queue.set(queue)
+    ObjectChange.objects.bulk_create(entries)
+    for entry in entries:
+        post_save.send(sender=ObjectChange, instance=entry, created=True, update_fields=None, raw=False, using=using)
+
+
+def create_cables(cables):
+    """
+    Create new cables with one interface at each end (see fits()) as NetBox's Cable.save() creates each: the cable
+    (logged with no ends and no tags yet), a termination for each end (CableTermination.save()), the interfaces they
+    end on (logged with their snapshots), the cable again (its entry the one NetBox's tag path ends with: its ends and
+    tags), and the paths NetBox traces from each end (its own create_cablepaths()). The ends' interfaces come loaded
+    with what NetBox serializes of them (see cable_ends()).
+    """
+    tags = [cable.__dict__.pop('_tags', None) for cable in cables]
+    for cable in cables:
+        # What Cable.save() computes for a cable without a length; then NetBox logs it with no ends and no tags.
+        cable.length_unit, cable._abs_length = None, None
+        cable.get_terminations = lambda: ({}, {})
+        empty_tags(cable)
+    create(Cable, cables, save_chain=False)
+
+    ends = []
+    for cable in cables:
+        for side, (interface,) in ((CableEndChoices.SIDE_A, cable.a_terminations),
+                                   (CableEndChoices.SIDE_B, cable.b_terminations)):
+            end = CableTermination(cable=cable, cable_end=side, connector=None, positions=None, termination=interface)
+            end.cache_related_objects()
+            ends.append(end)
+    create(CableTermination, ends, save_chain=False)
+
+    # NetBox saves each end's interface as it reads it again: the cable keeps the objects it was given, as they were.
+    interfaces = [copy.copy(end.termination) for end in ends]
+    for interface, end in zip(interfaces, ends):
+        interface.snapshot()
+        interface.set_cable_termination(end)
+    update(Interface, interfaces)
+
+    for cable, cable_tags, (a, b) in zip(cables, tags, zip(ends[::2], ends[1::2])):
+        cable.get_terminations = lambda a=a, b=b: ({a.termination: a}, {b.termination: b})
+        cable.__dict__.pop('_prefetched_objects_cache', None)
+        if cable_tags:
+            cable._tags = cable_tags
+    update(Cable, cables, save_chain=False)
+
+    for cable, a, b in zip(cables, interfaces[::2], interfaces[1::2]):
+        del cable.get_terminations
+        # What NetBox's trace_paths receiver does for a new cable: trace from each end.
+        create_cablepaths([a])
+        create_cablepaths([b])
+
+
+def empty_tags(obj):
+    """An object's tags read as none, as they are before they are added (without a query)."""
+    queryset = Tag.objects.none()
+    queryset._result_cache = []
+    obj.__dict__.setdefault('_prefetched_objects_cache', {})['tags'] = queryset
+
+
+def fits(obj):
+    """
+    Whether a new object can be inserted in bulk: cables only when create_cables() writes them as NetBox would, with
+    one interface at each end that carries no channels, no profile and no length.
+    """
+    if not isinstance(obj, Cable):
+        return True
+    a, b = obj.a_terminations, obj.b_terminations
+    return (len(a) == len(b) == 1 and isinstance(a[0], Interface) and isinstance(b[0], Interface)
+            and not a[0].channels and not b[0].channels and not obj.profile and obj.length is None)
+
+
+def cable_ends(pks):
+    """{pk: interface} loaded with what NetBox reads of a cable's end when it saves and logs it."""
+    queryset = Interface.objects.select_related(*direct_references(Interface), 'device__site', 'device__location',
+                                                'device__rack')
+    return queryset.prefetch_related('tags', *(field.name for field in many_fields(Interface))).in_bulk(pks)
 
 
 def refresh(objects):

@@ -28,6 +28,7 @@ from dcim.models import (
     PowerPort,
     PowerPortTemplate,
 )
+from dcim.utils import decompile_path_node
 from extras.models import CachedValue, TaggedItem
 from ipam.models import IPAddress
 
@@ -140,9 +141,15 @@ class Dump:
             })
         return sorted(rows, key=lambda row: json.dumps(row, sort_keys=True, default=str))
 
+    def cable_paths(self):
+        rows = [([[str(self.by_type(*decompile_path_node(node))) for node in step] for step in path.path],
+                 path.is_active, path.is_complete, path.is_split) for path in CablePath.objects.all()]
+        return sorted(rows, key=str)
+
     def tables(self, run):
         return {
             **{model._meta.label: self.objects(model) for model in (*MODELS, CableTermination, PowerPort)},
+            'paths': self.cable_paths(),
             'changelog': self.changelog(run.request_id),
             'tags': sorted((row.tag_id, str(self.by_type(row.content_type_id, row.object_id)))
                            for row in TaggedItem.objects.all()),
@@ -179,14 +186,15 @@ def apply_approved(run):
     return run
 
 
-class InterfaceInserts:
-    """Counts the statements that insert interfaces."""
+class Inserts:
+    """Counts the statements that insert rows, by table."""
 
     def __init__(self):
-        self.count = 0
+        self.count = defaultdict(int)
 
     def __call__(self, execute, sql, params, many, context):
-        self.count += sql.startswith('INSERT INTO "dcim_interface" ')
+        if sql.startswith('INSERT INTO "'):
+            self.count[sql.split('"')[1]] += 1
         return execute(sql, params, many, context)
 
 
@@ -201,7 +209,7 @@ def applied(run, monkeypatch, together, how=apply_review_here):
                 patch.setattr(apply, 'TOGETHER', frozenset())
             patch.setattr(events, 'flush_events', sent.append)
             # Runs what the apply leaves for its commit: the events it sends, NetBox's search indexing.
-            inserts = InterfaceInserts()
+            inserts = Inserts()
             with TestCase.captureOnCommitCallbacks(execute=True), connection.execute_wrapper(inserts):
                 run = how(SyncRun.objects.get(pk=run.pk))
         dump = Dump(marks)
@@ -222,7 +230,7 @@ def first_difference(rows, expected):
                 part, other = next((a, b) for a, b in zip(row, wanted) if a != b)
                 if isinstance(part, str):
                     at = next(i for i, (a, b) in enumerate(zip(part, other)) if a != b)
-                    part, other = part[at - 200:at + 100], other[at - 200:at + 100]
+                    part, other = part[max(0, at - 200):at + 100], other[max(0, at - 200):at + 100]
                 return row[0], part, other
             return row, wanted
     return len(rows), len(expected)
@@ -242,12 +250,15 @@ def test_a_first_sync_written_together_is_the_same_as_one_by_one(meraki_config, 
     run = sync(org_id, SyncModeChoices.REVIEW)
     approve_changes(run)
 
-    (tables, sent, status), interface_inserts = assert_same(run, monkeypatch)
+    (tables, sent, status), inserts = assert_same(run, monkeypatch)
 
     assert status == RunStatusChoices.COMPLETED
     assert {row[4] for row in tables['plan']} == {ChangeStateChoices.APPLIED}
-    # Written together: new interfaces go in an insert per group, not one each.
-    assert interface_inserts * 10 < len(tables['dcim.Interface'])
+    # Written together: new interfaces, cables and their terminations go in an insert per group, not one each.
+    assert inserts['dcim_interface'] * 10 < len(tables['dcim.Interface'])
+    assert inserts['dcim_cable'] * 4 < len(tables['dcim.Cable'])
+    assert inserts['dcim_cabletermination'] * 4 < len(tables['dcim.CableTermination'])
+    assert tables['paths'] and all(complete for _, _, complete, _ in tables['paths'])
     kinds = {row[1] for row in tables['plan']}
     assert {'site', 'device', 'vlan', 'prefix', 'wirelesslan', 'interface', 'ipaddress', 'primaryip', 'cable'} <= kinds
     assert any(row['tagged_vlans'] for _, row in tables['dcim.Interface'])  # many-to-many rows are compared
