@@ -19,6 +19,7 @@ tests/engine/test_together.py proves the result equal to NetBox's per-object wri
 """
 
 import copy
+import itertools
 from collections import Counter
 
 from django.contrib.contenttypes.models import ContentType
@@ -30,19 +31,20 @@ from core.choices import ObjectChangeActionChoices
 from core.events import OBJECT_CREATED, OBJECT_UPDATED
 from core.models import ObjectChange, ObjectType
 from core.signals import handle_changed_object
-from dcim.choices import CableEndChoices
-from dcim.models import Cable, CableTermination, DeviceType, Interface
+from dcim.choices import CableEndChoices, LinkStatusChoices
+from dcim.models import Cable, CablePath, CableTermination, DeviceType, Interface
 from dcim.signals import update_channelized_cable_paths
-from dcim.utils import create_cablepaths
+from dcim.utils import create_cablepaths, object_to_path_node
 from extras.events import enqueue_event
-from extras.models import CustomField, Tag, TaggedItem
+from extras.models import CustomField, Subscription, Tag, TaggedItem
+from extras.signals import notify_object_changed
 from ipam.models import IPAddress
 from netbox.context import current_request, events_queue
 from utilities.counters import get_counters_for_model, post_save_receiver, update_counter
 
 __all__ = (
     'cable_ends', 'cache_many', 'create', 'create_cables', 'fits', 'insert_many', 'insert_tags', 'locked', 'refresh',
-    'related_objects', 'unique_custom_fields', 'update', 'verified_references',
+    'related_objects', 'row', 'unique_custom_fields', 'update', 'verified_references',
 )
 
 # The post_save receivers create() does for the whole group instead of for each object.
@@ -205,10 +207,16 @@ def create(model, objects, save_chain=True):
                 update_counter(parent_model, parent_pk, counter_name, count, using=using)
 
 
-def update(model, objects, save_chain=True):
+def row(obj):
+    """An object's row: the value of each of its columns."""
+    return {field.attname: getattr(obj, field.attname) for field in obj._meta.concrete_fields}
+
+
+def update(model, objects, rows, save_chain=True):
     """
-    Write changed objects of `model` (snapshotted before they changed) as NetBox's save() writes each: every field,
-    its times set as Model.save() sets them, in one statement for the group.
+    Write changed objects of `model` (snapshotted before they changed) as NetBox's save() writes each, in one statement
+    for the group: every field, its times set as Model.save() sets them. `rows`: each object's row as the database
+    holds it (see row()); only the columns that differ from it are written, which leaves the same rows.
     """
     using = router.db_for_write(model)
     if save_chain:
@@ -217,10 +225,13 @@ def update(model, objects, save_chain=True):
         for obj in objects:
             pre_save.send(sender=model, instance=obj, raw=False, using=using, update_fields=None)
     fields = [field for field in model._meta.concrete_fields if not field.primary_key]
-    for obj in objects:
+    changed = set()
+    for obj, stored in zip(objects, rows):
         for field in fields:
             setattr(obj, field.attname, field.pre_save(obj, False))  # what Model._save_table() writes
-    model.objects.bulk_update(objects, [field.name for field in fields])
+            if getattr(obj, field.attname) != stored[field.attname]:
+                changed.add(field)
+    model.objects.bulk_update(objects, [field.name for field in fields if field in changed])
     saved(model, objects, False, using)
 
 
@@ -239,6 +250,10 @@ def saved(model, objects, created, using):
     request = current_request.get()
     queue = events_queue.get()
     entries = []
+    # notify_object_changed() notifies the users subscribed to an updated object, if any: found for the group.
+    subscribed = set() if created else set(Subscription.objects.filter(
+        object_type=ContentType.objects.get_for_model(model), object_id__in=[obj.pk for obj in objects],
+    ).values_list('object_id', flat=True))
     for obj in objects:
         # What handle_changed_object() does for a save.
         if request is not None:
@@ -249,7 +264,8 @@ def saved(model, objects, created, using):
             enqueue_event(queue, obj, request, event)
             metric.labels(model._meta.model_name).inc()
         for receiver in receivers:
-            if receiver in IDLE and IDLE[receiver](obj, created):
+            if receiver in IDLE and IDLE[receiver](obj, created) or (
+                    receiver is notify_object_changed and obj.pk not in subscribed):
                 continue
             receiver(signal=post_save, sender=model, instance=obj, created=created, update_fields=None, raw=False,
                      using=using)
@@ -286,23 +302,47 @@ def create_cables(cables):
 
     # NetBox saves each end's interface as it reads it again: the cable keeps the objects it was given, as they were.
     interfaces = [copy.copy(end.termination) for end in ends]
+    rows = [row(interface) for interface in interfaces]
     for interface, end in zip(interfaces, ends):
         interface.snapshot()
         interface.set_cable_termination(end)
-    update(Interface, interfaces)
+    update(Interface, interfaces, rows)
 
+    rows = [row(cable) for cable in cables]
     for cable, cable_tags, (a, b) in zip(cables, tags, zip(ends[::2], ends[1::2])):
         cable.get_terminations = lambda a=a, b=b: ({a.termination: a}, {b.termination: b})
         cable.__dict__.pop('_prefetched_objects_cache', None)
         if cable_tags:
             cable._tags = cable_tags
-    update(Cable, cables, save_chain=False)
+    update(Cable, cables, rows, save_chain=False)
 
-    for cable, a, b in zip(cables, interfaces[::2], interfaces[1::2]):
+    for cable in cables:
         del cable.get_terminations
-        # What NetBox's trace_paths receiver does for a new cable: trace from each end.
-        create_cablepaths([a])
-        create_cablepaths([b])
+    trace(cables, interfaces)
+
+
+def trace(cables, interfaces):
+    """
+    What NetBox's trace_paths receiver does for new cables (`interfaces`: each cable's A and B end, as saved): a path
+    from each end, as CablePath.from_origin() traces it between two interfaces (the interface, the cable, the far
+    interface; complete; active when the cable is connected), recorded on its origin as CablePath.save() does. Where a
+    path already touches one of the interfaces, NetBox's create_cablepaths() traces the group, replacing what it must.
+    """
+    ends = [(cable, interface, peer) for cable, a, b in zip(cables, interfaces[::2], interfaces[1::2])
+            for interface, peer in ((a, b), (b, a))]
+    if CablePath.objects.filter(_nodes__overlap=[object_to_path_node(interface) for interface in interfaces]).exists():
+        for _, interface, _ in ends:
+            create_cablepaths([interface])
+        return
+    paths = []
+    for cable, interface, peer in ends:
+        steps = [[object_to_path_node(interface)], [object_to_path_node(cable)], [object_to_path_node(peer)]]
+        paths.append(CablePath(path=steps, _nodes=list(itertools.chain(*steps)), is_complete=True, is_split=False,
+                               is_active=cable.status == LinkStatusChoices.STATUS_CONNECTED))
+    CablePath.objects.bulk_create(paths)
+    # CablePath.save() sets the origin's _path with a queryset update: the saved interfaces are left as they are.
+    Interface.objects.bulk_update([Interface(pk=interface.pk, _path_id=path.pk)
+                                   for (_, interface, _), path in zip(ends, paths)], ['_path'])
 
 
 def empty_tags(obj):

@@ -158,7 +158,7 @@ class Dump:
             'ownership': sorted((row.kind, row.meraki_id, str(self.by_type(row.object_type_id, row.object_id)),
                                  row.organization_id, row.network_id) for row in SyncedObject.objects.all()),
             'plan': [(change.sequence, change.kind, change.meraki_id, change.action, change.state,
-                      re.sub(r'#\d+', '#n', change.reason), change.before, change.after,
+                      re.sub(r'(#|dcim.interface |cable )\d+', r'\1n', change.reason), change.before, change.after,
                       str(self.identity(KINDS[change.kind].model, change.object_id)))
                      for change in run.changes.order_by('sequence')],
         }
@@ -301,7 +301,11 @@ def test_changes_netbox_refuses_mid_group_fail_alone_as_one_by_one(meraki_config
     first, twin = next((a, b) for a in addresses[2:] for b in addresses[2:]
                        if a.sequence < b.sequence and a.after['vrf'] == b.after['vrf'])
     twin.after = {**twin.after, 'address': first.after['address']}
-    Change.objects.bulk_update([invalid_type, duplicate, address, twin], ('after',))
+    # Two new cables on one port: the second is refused by NetBox's validation.
+    cables = list(run.changes.filter(kind='cable').order_by('sequence'))
+    cable, second_cable = cables[1], cables[3]
+    second_cable.after = {**second_cable.after, 'b': cable.after['a']}
+    Change.objects.bulk_update([invalid_type, duplicate, address, twin, second_cable], ('after',))
     approve_changes(run)
 
     (tables, _, _), _ = assert_same(run, monkeypatch, how=apply_approved)
@@ -316,6 +320,9 @@ def test_changes_netbox_refuses_mid_group_fail_alone_as_one_by_one(meraki_config
     assert outcomes[first.sequence][0] == ChangeStateChoices.APPLIED
     assert outcomes[twin.sequence][0] == ChangeStateChoices.CONFLICT
     assert 'not created twice' in outcomes[twin.sequence][1]
+    assert outcomes[cable.sequence][0] == ChangeStateChoices.APPLIED
+    assert outcomes[second_cable.sequence] == (ChangeStateChoices.FAILED, outcomes[second_cable.sequence][1])
+    assert 'Duplicate termination' in outcomes[second_cable.sequence][1]
     failed = {invalid_type.sequence, duplicate.sequence, address.sequence}
     # Everything else of their groups was written.
     assert all(row[4] == ChangeStateChoices.APPLIED for row in tables['plan']
