@@ -34,9 +34,10 @@ logger = logging.getLogger('netbox_meraki.apply')
 # Changes per transaction: each batch commits with the states of its changes, so a crash loses no record
 # of what was written, and long syncs do not hold one huge transaction.
 BATCH_SIZE = 100
-# What applying writes back to a change: an apply may turn a change into another (a creation into an adoption, a
-# deletion into a mark), with what the deletion would have taken along.
-APPLY_FIELDS = ('state', 'reason', 'object_id', 'action', 'before', 'after', 'cascade')
+# What applying writes back to a change: its outcome; and, where the apply turned it into another change (a creation
+# into an adoption, a deletion into a mark, with what the deletion would have taken along), what it became.
+OUTCOME_FIELDS = ('state', 'reason', 'object_id')
+TURNED_FIELDS = ('action', 'before', 'after', 'cascade')
 # Every object the plugin creates carries this tag, so NetBox's own lists filter what the plugin owns.
 OWNER_TAG = 'meraki'
 # Changes written together (see write_together): creations and updates (of cables, only creations: an update may
@@ -122,7 +123,7 @@ class Applier:
         obj.save()
         self.set_many(obj, many)
         change.object_id = obj.pk
-        self.state.remember(change.kind, change.meraki_id, obj)
+        self.state.written(change.kind, change.meraki_id, obj.pk)
         if change.kind not in REFERENCE_KINDS:
             obj.tags.add(*self.tags_for(change.kind))
             self.own([(change, obj)])
@@ -168,7 +169,7 @@ class Applier:
         change.object_id = obj.pk
         if change.action == ChangeActionChoices.ADOPT:
             obj.tags.add(*self.tags_for(kind))
-            self.state.remember(kind, change.meraki_id, obj)
+            self.state.written(kind, change.meraki_id, obj.pk)
             self.own([(change, obj)])
         elif change.kind != 'primaryip':
             self.own_rows(change).update(last_synced=self.now, last_run=self.run)
@@ -362,7 +363,7 @@ class Applier:
             change.object_id = obj.pk
             outcomes[change] = (ChangeStateChoices.APPLIED, change.reason)
             if creating:
-                self.state.remember(kind, change.meraki_id, obj)
+                self.state.written(kind, change.meraki_id, obj.pk)
         return alone, outcomes
 
     def creations(self, group):
@@ -550,6 +551,7 @@ def apply_changes(run, changes, state, user, progress=None):
                 run.log_line('warning', f'Cancelled: {len(changes) - start} changes were not applied.')
                 break
             batch = changes[start:start + BATCH_SIZE]
+            planned = [[getattr(change, name) for name in TURNED_FIELDS] for change in batch]
             with transaction.atomic():
                 for group in groups(batch):
                     alone = group
@@ -559,7 +561,10 @@ def apply_changes(run, changes, state, user, progress=None):
                             record(change, state_, reason)
                     for change in alone:
                         record(change, *apply_alone(applier, change))
-                Change.objects.bulk_update(batch, APPLY_FIELDS)
+                Change.objects.bulk_update(batch, OUTCOME_FIELDS)
+                turned = [change for change, values in zip(batch, planned)
+                          if [getattr(change, name) for name in TURNED_FIELDS] != values]
+                Change.objects.bulk_update(turned, TURNED_FIELDS)
                 SyncedObject.objects.bulk_create(applier.owned)
                 applier.owned.clear()
                 # Not at the end of the run, as NetBox would: a run that fails half-way still sends the events of

@@ -117,9 +117,16 @@ class NetBoxState:
         return obj.pk
 
     def remember(self, kind, meraki_id, obj):
-        self.ids[kind][meraki_id] = obj.pk
-        self.reverse[kind][obj.pk] = meraki_id
+        self.written(kind, meraki_id, obj.pk)
         self.objects[kind][obj.pk] = obj
+
+    def written(self, kind, meraki_id, pk):
+        """
+        An object the apply wrote, known by id from now on; not kept, as planned objects are: a first sync of 10,000
+        devices writes over 100,000 objects, and nothing after their write reads them.
+        """
+        self.ids[kind][meraki_id] = pk
+        self.reverse[kind][pk] = meraki_id
 
     def preload_neighbours(self, meraki_ids):
         """
