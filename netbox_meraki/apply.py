@@ -46,7 +46,7 @@ TOGETHER = {ChangeActionChoices.CREATE, ChangeActionChoices.UPDATE}
 # Kinds whose new objects are inserted in bulk (see bulk.create and bulk.create_cables): most of a first sync, and
 # models whose save() needs nothing written before it (a device's save() creates its components; a prefix's signal
 # reads its neighbours).
-BULK_KINDS = ('interface', 'ipaddress', 'cable')
+BULK_KINDS = ('interface', 'ipaddress', 'cable', 'device')
 
 
 class Conflict(Exception):
@@ -317,30 +317,37 @@ class Applier:
         found = bulk.verified_references(objects) if objects else {}
         if creating:
             bulk.cache_many([(obj, many) for _, obj, many in ready])
-        in_bulk = creating and kind in BULK_KINDS and not bulk.unique_custom_fields(model)
-        written, keys = [], set()
+        in_bulk = (kind in BULK_KINDS if creating else model is Device) and not bulk.unique_custom_fields(model)
+        # Devices saved again with their children (see bulk.parents()) are saved by NetBox.
+        held = bulk.parents(objects) if in_bulk and not creating else set()
+        written, inserted, keys = [], [], set()
         for change, obj, many in ready:
             try:
                 obj.full_clean(exclude=bulk.unchecked(obj, found), validate_unique=False, validate_constraints=False)
             except Exception as exc:  # as apply_alone() records it; a database error fails the group at its next query
                 outcomes[change] = outcome_of(exc)
                 continue
-            if in_bulk and (not bulk.fits(obj) or keys.intersection(duplicate_keys(kind, obj))):
-                # What bulk.create_cables() does not write as NetBox would; or what NetBox's validation of another
-                # object of the group would find in the database: left to the one-by-one path, after the group.
+            insert = in_bulk and bulk.fits(obj) and obj.pk not in held
+            if (model is Cable and not insert) or (insert and keys.intersection(duplicate_keys(kind, obj))):
+                # A cable bulk.create_cables() would not write as NetBox does (NetBox's save of a cable cannot share a
+                # group: see bulk.create_cables()); or what NetBox's validation of another object of the group would
+                # find in the database: left to the one-by-one path, after the group.
                 alone.append(change)
                 continue
-            if in_bulk:
-                keys.update(duplicate_keys(kind, obj))
             if tags:
                 obj._tags = tags  # what NetBox serializes as the object's tags (see utilities.serialization)
-            if not in_bulk:
+            if insert:
+                keys.update(duplicate_keys(kind, obj))
+                inserted.append(obj)
+            else:
                 obj.save()  # before the next object is validated: NetBox's validation may look for it
             written.append((change, obj, many))
-        if in_bulk and model is Cable:
-            bulk.create_cables([obj for _, obj, _ in written])
-        elif in_bulk:
-            bulk.create(model, [obj for _, obj, _ in written])
+        if inserted and model is Cable:
+            bulk.create_cables(inserted)
+        elif inserted and creating:
+            bulk.create(model, inserted)
+        elif inserted:
+            bulk.update(model, inserted)
         if creating:
             created = [obj for _, obj, _ in written]
             bulk.insert_tags(created, tags)

@@ -13,7 +13,9 @@ here once per group, and everything else is left to NetBox's own code:
 - creation (`create`): the model's save() chain runs for what it computes, the rows are inserted in bulk, then every
   post_save receiver runs for each object as save() would run it, except two done for the group: the changelog
   (NetBox's own serialization, entries inserted in bulk) with its events, and the cached counters (one update per
-  parent, by the number of children).
+  parent, by the number of children); an update (`update`) likewise, its changed columns written in one statement;
+- new cables (`create_cables`): NetBox's Cable.save() steps taken for the group (the cable, its terminations, the
+  interfaces they end on, the cable again, its paths), each step as above.
 
 tests/engine/test_together.py proves the result equal to NetBox's per-object writes, table by table.
 """
@@ -32,7 +34,7 @@ from core.events import OBJECT_CREATED, OBJECT_UPDATED
 from core.models import ObjectChange, ObjectType
 from core.signals import handle_changed_object
 from dcim.choices import CableEndChoices, LinkStatusChoices
-from dcim.models import Cable, CablePath, CableTermination, DeviceType, Interface
+from dcim.models import Cable, CablePath, CableTermination, Device, DeviceBay, DeviceType, Interface
 from dcim.signals import update_channelized_cable_paths
 from dcim.utils import create_cablepaths, object_to_path_node
 from extras.events import enqueue_event
@@ -43,8 +45,9 @@ from netbox.context import current_request, events_queue
 from utilities.counters import get_counters_for_model, post_save_receiver, update_counter
 
 __all__ = (
-    'cable_ends', 'cache_many', 'create', 'create_cables', 'fits', 'insert_many', 'insert_tags', 'locked', 'refresh',
-    'related_objects', 'row', 'unique_custom_fields', 'update', 'verified_references',
+    'cable_ends', 'cache_many', 'create', 'create_cables', 'fits', 'insert_many', 'insert_tags', 'locked', 'parents',
+    'refresh',
+    'related_objects', 'unique_custom_fields', 'update', 'verified_references',
 )
 
 # The post_save receivers create() does for the whole group instead of for each object.
@@ -61,7 +64,7 @@ READ_ALONG = {
     DeviceType: (
         'consoleporttemplates', 'consoleserverporttemplates', 'powerporttemplates', 'poweroutlettemplates',
         'coolingintaketemplates', 'coolingoutflowtemplates', 'interfacetemplates', 'rearporttemplates',
-        'frontporttemplates', 'modulebaytemplates', 'devicebaytemplates', 'inventoryitemtemplates',
+        'frontporttemplates', 'modulebaytemplates', 'devicebaytemplates', 'inventoryitemtemplates', 'port_mappings',
     ),
     IPAddress: ('assigned_object',),
 }
@@ -179,7 +182,13 @@ def computed(model, objects, using):
     for obj in objects:
         obj.save_base = skip_write
         try:
-            obj.save()
+            if model is Device:
+                # What Device.save() does before its write; after it, it has nothing to do here (see fits() and
+                # parents()).
+                device_defaults(obj)
+                super(Device, obj).save()
+            else:
+                obj.save()
         finally:
             del obj.save_base
         pre_save.send(sender=model, instance=obj, raw=False, using=using, update_fields=None)
@@ -207,16 +216,11 @@ def create(model, objects, save_chain=True):
                 update_counter(parent_model, parent_pk, counter_name, count, using=using)
 
 
-def row(obj):
-    """An object's row: the value of each of its columns."""
-    return {field.attname: getattr(obj, field.attname) for field in obj._meta.concrete_fields}
-
-
-def update(model, objects, rows, save_chain=True):
+def update(model, objects, save_chain=True):
     """
     Write changed objects of `model` (snapshotted before they changed) as NetBox's save() writes each, in one statement
-    for the group: every field, its times set as Model.save() sets them. `rows`: each object's row as the database
-    holds it (see row()); only the columns that differ from it are written, which leaves the same rows.
+    for the group: every field, its times set as Model.save() sets them. Only the columns that differ from the rows
+    the database holds (read in one query) are written, which leaves the same rows.
     """
     using = router.db_for_write(model)
     if save_chain:
@@ -225,11 +229,13 @@ def update(model, objects, rows, save_chain=True):
         for obj in objects:
             pre_save.send(sender=model, instance=obj, raw=False, using=using, update_fields=None)
     fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    rows = model._base_manager.filter(pk__in=[obj.pk for obj in objects]).values('pk', *(f.attname for f in fields))
+    rows = {row['pk']: row for row in rows}
     changed = set()
-    for obj, stored in zip(objects, rows):
+    for obj in objects:
         for field in fields:
             setattr(obj, field.attname, field.pre_save(obj, False))  # what Model._save_table() writes
-            if getattr(obj, field.attname) != stored[field.attname]:
+            if getattr(obj, field.attname) != rows[obj.pk][field.attname]:
                 changed.add(field)
     model.objects.bulk_update(objects, [field.name for field in fields if field in changed])
     saved(model, objects, False, using)
@@ -280,8 +286,8 @@ def create_cables(cables):
     Create new cables with one interface at each end (see fits()) as NetBox's Cable.save() creates each: the cable
     (logged with no ends and no tags yet), a termination for each end (CableTermination.save()), the interfaces they
     end on (logged with their snapshots), the cable again (its entry the one NetBox's tag path ends with: its ends and
-    tags), and the paths NetBox traces from each end (its own create_cablepaths()). The ends' interfaces come loaded
-    with what NetBox serializes of them (see cable_ends()).
+    tags), and the paths NetBox traces from each end (see trace()). The ends' interfaces come loaded with what NetBox
+    serializes of them (see cable_ends()).
     """
     tags = [cable.__dict__.pop('_tags', None) for cable in cables]
     for cable in cables:
@@ -302,19 +308,17 @@ def create_cables(cables):
 
     # NetBox saves each end's interface as it reads it again: the cable keeps the objects it was given, as they were.
     interfaces = [copy.copy(end.termination) for end in ends]
-    rows = [row(interface) for interface in interfaces]
     for interface, end in zip(interfaces, ends):
         interface.snapshot()
         interface.set_cable_termination(end)
-    update(Interface, interfaces, rows)
+    update(Interface, interfaces)
 
-    rows = [row(cable) for cable in cables]
     for cable, cable_tags, (a, b) in zip(cables, tags, zip(ends[::2], ends[1::2])):
         cable.get_terminations = lambda a=a, b=b: ({a.termination: a}, {b.termination: b})
         cable.__dict__.pop('_prefetched_objects_cache', None)
         if cable_tags:
             cable._tags = cable_tags
-    update(Cable, cables, rows, save_chain=False)
+    update(Cable, cables, save_chain=False)
 
     for cable in cables:
         del cable.get_terminations
@@ -352,16 +356,46 @@ def empty_tags(obj):
     obj.__dict__.setdefault('_prefetched_objects_cache', {})['tags'] = queryset
 
 
+def device_defaults(device):
+    """
+    What Device.save() sets on a device before it writes it: a new device's airflow, cooling and platform from its type;
+    any device's location from its rack.
+    """
+    if not device.pk:
+        if not device.airflow:
+            device.airflow = device.device_type.airflow
+        if not device.cooling_method:
+            device.cooling_method = device.device_type.cooling_method
+        if not device.platform:
+            device.platform = device.device_type.default_platform
+    if device.rack and device.rack.location:
+        device.location = device.rack.location
+
+
 def fits(obj):
     """
-    Whether a new object can be inserted in bulk: cables only when create_cables() writes them as NetBox would, with
-    one interface at each end that carries no channels, no profile and no length.
+    Whether an object can be written in bulk: a new device when its type has no component templates and no port
+    mappings (Device.save() would make nothing after its write: no components, and a new device has no child devices;
+    for a device saved again, see parents());
+    a cable when create_cables() writes it as NetBox would, with one interface at each end that carries no channels,
+    no profile and no length.
     """
+    if isinstance(obj, Device):
+        return bool(obj.pk) or not any(getattr(obj.device_type, name).all() for name in READ_ALONG[DeviceType])
     if not isinstance(obj, Cable):
         return True
     a, b = obj.a_terminations, obj.b_terminations
     return (len(a) == len(b) == 1 and isinstance(a[0], Interface) and isinstance(b[0], Interface)
             and not a[0].channels and not b[0].channels and not obj.profile and obj.length is None)
+
+
+def parents(devices):
+    """
+    The devices, of those given, with child devices in their bays: Device.save() saves those children again after its
+    write, so these are saved by NetBox one at a time. One query.
+    """
+    return set(DeviceBay.objects.filter(device__in=[device.pk for device in devices], installed_device__isnull=False)
+               .values_list('device_id', flat=True))
 
 
 def cable_ends(pks):

@@ -254,7 +254,8 @@ def test_a_first_sync_written_together_is_the_same_as_one_by_one(meraki_config, 
 
     assert status == RunStatusChoices.COMPLETED
     assert {row[4] for row in tables['plan']} == {ChangeStateChoices.APPLIED}
-    # Written together: new interfaces, cables and their terminations go in an insert per group, not one each.
+    # Written together: new devices, interfaces, cables and their terminations go in an insert per group, not one each.
+    assert inserts['dcim_device'] * 4 < len(tables['dcim.Device'])
     assert inserts['dcim_interface'] * 10 < len(tables['dcim.Interface'])
     assert inserts['dcim_cable'] * 4 < len(tables['dcim.Cable'])
     assert inserts['dcim_cabletermination'] * 4 < len(tables['dcim.CableTermination'])
