@@ -5,6 +5,7 @@ in the changelog, attributed to the sync user and grouped under the run's reques
 
 import logging
 import uuid
+from collections import defaultdict
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
@@ -34,10 +35,10 @@ logger = logging.getLogger('netbox_meraki.apply')
 # Changes per transaction: each batch commits with the states of its changes, so a crash loses no record
 # of what was written, and long syncs do not hold one huge transaction.
 BATCH_SIZE = 100
-# What applying writes back to a change: its outcome; and, where the apply turned it into another change (a creation
-# into an adoption, a deletion into a mark, with what the deletion would have taken along), what it became.
-OUTCOME_FIELDS = ('state', 'reason', 'object_id')
-TURNED_FIELDS = ('action', 'before', 'after', 'cascade')
+# What applying writes back to a change besides its outcome (state and reason): the object it wrote, and, where the
+# apply turned it into another change (a creation into an adoption, a deletion into a mark, with what the deletion
+# would have taken along), what it became.
+APPLY_FIELDS = ('object_id', 'action', 'before', 'after', 'cascade')
 # Every object the plugin creates carries this tag, so NetBox's own lists filter what the plugin owns.
 OWNER_TAG = 'meraki'
 # Changes written together (see write_together): creations and updates (of cables, only creations: an update may
@@ -558,7 +559,7 @@ def apply_changes(run, changes, state, user, progress=None):
                 run.log_line('warning', f'Cancelled: {len(changes) - start} changes were not applied.')
                 break
             batch = changes[start:start + BATCH_SIZE]
-            planned = [[getattr(change, name) for name in TURNED_FIELDS] for change in batch]
+            planned = [[getattr(change, name) for name in APPLY_FIELDS] for change in batch]
             with transaction.atomic():
                 for group in groups(batch):
                     alone = group
@@ -568,10 +569,7 @@ def apply_changes(run, changes, state, user, progress=None):
                             record(change, state_, reason)
                     for change in alone:
                         record(change, *apply_alone(applier, change))
-                Change.objects.bulk_update(batch, OUTCOME_FIELDS)
-                turned = [change for change, values in zip(batch, planned)
-                          if [getattr(change, name) for name in TURNED_FIELDS] != values]
-                Change.objects.bulk_update(turned, TURNED_FIELDS)
+                write_outcomes(batch, planned)
                 SyncedObject.objects.bulk_create(applier.owned)
                 applier.owned.clear()
                 # Not at the end of the run, as NetBox would: a run that fails half-way still sends the events of
@@ -580,6 +578,25 @@ def apply_changes(run, changes, state, user, progress=None):
             if progress:
                 progress(start + len(batch), len(changes))
     return outcomes
+
+
+def write_outcomes(batch, planned):
+    """
+    Write back what applying a batch did to its changes (`planned`: their APPLY_FIELDS before): one update per outcome
+    (most of a batch is applied), and the fields that changed, for the changes whose fields changed.
+    """
+    outcomes = defaultdict(list)
+    for change in batch:
+        outcomes[change.state, change.reason].append(change.pk)
+    for (state, reason), pks in outcomes.items():
+        Change.objects.filter(pk__in=pks).update(state=state, reason=reason)
+    changed = defaultdict(list)
+    for change, values in zip(batch, planned):
+        fields = tuple(name for name, value in zip(APPLY_FIELDS, values) if getattr(change, name) != value)
+        if fields:
+            changed[fields].append(change)
+    for fields, changes in changed.items():
+        Change.objects.bulk_update(changes, fields)
 
 
 def groups(batch):

@@ -52,11 +52,11 @@ __all__ = (
 
 # The post_save receivers create() does for the whole group instead of for each object.
 GROUP_RECEIVERS = (handle_changed_object, post_save_receiver)
-# Receivers create() need not call for an object they have nothing to do for, by their own first checks: an interface
-# that is not a channel, has no parent and no cable.
+# Receivers saved() need not call for an object they have nothing to do for, by their own checks: an interface that is
+# not a channel (and was not), whose channels and parent are as they were (the receiver would only note them again).
 IDLE = {
-    update_channelized_cable_paths: lambda obj, created: created and not (
-        obj.channel_id or obj.parent_id or obj.cable_id or obj.channels),
+    update_channelized_cable_paths: lambda obj, created: not (obj.channel_id or obj._original_channel_id) and (
+        obj.channels == obj._original_channels and obj.parent_id == obj._original_parent_id),
 }
 # What NetBox reads of an object another refers to, beyond the objects it refers to directly: a new device's save()
 # instantiates its type's component templates; a device's validation checks the interface its primary IP is on.
