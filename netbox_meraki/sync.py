@@ -338,6 +338,8 @@ def execute_run(run, locked=False):
             state.preload_references(records)
             changes = build_plan(run, records, snapshot, settings, state)
             Change.objects.bulk_create(changes, batch_size=1000)
+        # What Meraki returned is planned: the apply may reuse its memory.
+        del snapshot
         run.counts = count_changes(changes)
         held = sum(1 for change in changes if change.state == ChangeStateChoices.HELD)
         run.log_line('info', f'Planned {len(changes)} changes' + (f', {held} held for review.' if held else '.'))
