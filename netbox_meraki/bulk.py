@@ -181,6 +181,11 @@ def computed(model, objects, using):
     """
     for obj in objects:
         obj.save_base = skip_write
+        tracker = obj.tracker if hasattr(obj, 'tracker') else None
+        if tracker:
+            # TrackingModelMixin.save() forgets the changes it tracked once the write and its receivers are done: here
+            # the counters receiver reads them after the write (see saved()), which forgets them then.
+            tracker.clear = lambda *names: None
         try:
             if model is Device:
                 # What Device.save() does before its write; after it, it has nothing to do here (see fits() and
@@ -191,6 +196,8 @@ def computed(model, objects, using):
                 obj.save()
         finally:
             del obj.save_base
+            if tracker:
+                del tracker.clear
         pre_save.send(sender=model, instance=obj, raw=False, using=using, update_fields=None)
 
 
@@ -275,6 +282,8 @@ def saved(model, objects, created, using):
                 continue
             receiver(signal=post_save, sender=model, instance=obj, created=created, update_fields=None, raw=False,
                      using=using)
+        if hasattr(obj, 'tracker'):
+            obj.tracker.clear()  # as TrackingModelMixin.save() does once the receivers are done
     events_queue.set(queue)
     ObjectChange.objects.bulk_create(entries)
     for entry in entries:

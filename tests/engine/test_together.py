@@ -275,6 +275,9 @@ def test_updates_written_together_are_the_same_as_one_by_one(meraki_config, org_
         simulator.rename_device(serial, f'renamed-{number}')
     simulator.edit_device(devices[6], notes='moved to the second floor')
     simulator.set_device_status(devices[7], 'offline')
+    # A device of another model: its type changes, and both types' device counts with it.
+    models = dict(Device.objects.values_list('serial', 'device_type__model'))
+    simulator.edit_device(devices[8], model=next(model for model in models.values() if model != models[devices[8]]))
     simulator.rename_network(networks[0], 'Renamed network')
     simulator.add_device(networks[1], model='MS120-8LP')
     run = sync(org_id, SyncModeChoices.REVIEW)
@@ -284,6 +287,7 @@ def test_updates_written_together_are_the_same_as_one_by_one(meraki_config, org_
 
     updates = [row for row in tables['plan'] if row[3] == ChangeActionChoices.UPDATE]
     assert len([row for row in updates if row[1] == 'device']) >= 7
+    assert any('device_type' in row[7] for row in updates if row[1] == 'device')
     assert {row[4] for row in tables['plan']} == {ChangeStateChoices.APPLIED}
 
 
