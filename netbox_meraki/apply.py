@@ -44,9 +44,9 @@ OWNER_TAG = 'meraki'
 # Changes written together (see write_together): creations and updates (of cables, only creations: an update may
 # change what NetBox traces). Deletions need NetBox's delete signals and the cascade check.
 TOGETHER = {ChangeActionChoices.CREATE, ChangeActionChoices.UPDATE}
-# Kinds whose new objects are inserted in bulk (see bulk.create and bulk.create_cables): most of a first sync, and
-# models whose save() needs nothing written before it (a device's save() creates its components; a prefix's signal
-# reads its neighbours).
+# Kinds whose new objects are inserted in bulk (see bulk.create and bulk.create_cables), where bulk.fits() says NetBox's
+# save() would write nothing more (a device whose type has component templates is saved by NetBox, which creates its
+# components): most of a first sync. Not prefixes: NetBox's signal on a new prefix reads its neighbours.
 BULK_KINDS = ('interface', 'ipaddress', 'cable', 'device')
 
 
@@ -299,8 +299,9 @@ class Applier:
         Write a group of creations or updates of one kind as NetBox's save() writes each of them, doing once for the
         group what costs a query per object (see bulk.py): the objects they refer to read in a query per reference,
         tags and many-to-many rows inserted in bulk, ownership recorded in bulk. Creations of the kinds in BULK_KINDS
-        are inserted in bulk too. Uniqueness is left to the database: a duplicate raises IntegrityError, and the caller
-        rolls the group back and applies it one change at a time, where full_clean() names the object.
+        are inserted in bulk too, and updates of devices written in one statement (see bulk.update). Uniqueness is
+        left to the database: a duplicate raises IntegrityError, and the caller rolls the group back and applies it one
+        change at a time, where full_clean() names the object.
 
         Returns the changes left to the one-by-one path (adoptions, conflicts and other rare cases it explains) and
         the outcome of each change written or refused here ({change: (state, reason)}).
@@ -319,7 +320,7 @@ class Applier:
         if creating:
             bulk.cache_many([(obj, many) for _, obj, many in ready])
         in_bulk = (kind in BULK_KINDS if creating else model is Device) and not bulk.unique_custom_fields(model)
-        # Devices saved again with their children (see bulk.parents()) are saved by NetBox.
+        # A device with child devices is saved by NetBox, which saves them again (see bulk.parents()).
         held = bulk.parents(objects) if in_bulk and not creating else set()
         written, inserted, keys = [], [], set()
         for change, obj, many in ready:
