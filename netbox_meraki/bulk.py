@@ -174,31 +174,39 @@ def skip_write(**kwargs):
     """Stands in for Model.save_base() while the model's save() chain computes its fields (see create())."""
 
 
-def computed(model, objects, using):
+def prepare(model, objects, using, save_chain):
     """
-    Run each object's save() chain for what the model's save() overrides compute (a component's site, custom field
-    defaults, ...) before Model.save() writes, without the write, which the caller does for the group; then pre_save.
+    What save() does before its write, for each object: its save() chain runs for what the model's save() overrides
+    compute (a component's site, custom field defaults, ...) before Model.save() writes, without the write, which the
+    caller does for the group (`save_chain=False` for a model whose save() writes other objects: the caller does what
+    it computes); then pre_save is sent.
     """
     for obj in objects:
-        obj.save_base = skip_write
-        tracker = obj.tracker if hasattr(obj, 'tracker') else None
-        if tracker:
-            # TrackingModelMixin.save() forgets the changes it tracked once the write and its receivers are done: here
-            # the counters receiver reads them after the write (see saved()), which forgets them then.
-            tracker.clear = lambda *names: None
-        try:
-            if model is Device:
-                # What Device.save() does before its write; after it, it has nothing to do here (see fits() and
-                # parents()).
-                device_defaults(obj)
-                super(Device, obj).save()
-            else:
-                obj.save()
-        finally:
-            del obj.save_base
-            if tracker:
-                del tracker.clear
+        if save_chain:
+            save_chain_without_write(model, obj)
         pre_save.send(sender=model, instance=obj, raw=False, using=using, update_fields=None)
+
+
+def save_chain_without_write(model, obj):
+    """Run an object's save() chain, with skip_write() standing in for Model.save_base()."""
+    obj.save_base = skip_write
+    tracker = obj.tracker if hasattr(obj, 'tracker') else None
+    if tracker:
+        # TrackingModelMixin.save() forgets the changes it tracked once the write and its receivers are done: here
+        # the counters receiver reads them after the write (see saved()), which forgets them then.
+        tracker.clear = lambda *names: None
+    try:
+        if model is Device:
+            # What Device.save() does before its write; after it, it has nothing to do here (see fits() and
+            # parents()).
+            device_defaults(obj)
+            super(Device, obj).save()
+        else:
+            obj.save()
+    finally:
+        del obj.save_base
+        if tracker:
+            del tracker.clear
 
 
 def create(model, objects, save_chain=True):
@@ -208,11 +216,7 @@ def create(model, objects, save_chain=True):
     objects (the caller does what it computes).
     """
     using = router.db_for_write(model)
-    if save_chain:
-        computed(model, objects, using)
-    else:
-        for obj in objects:
-            pre_save.send(sender=model, instance=obj, raw=False, using=using, update_fields=None)
+    prepare(model, objects, using, save_chain)
     model.objects.bulk_create(objects)
     saved(model, objects, True, using)
     # What counters.post_save_receiver() does for each new object: add one to its parent's counter.
@@ -230,11 +234,7 @@ def update(model, objects, save_chain=True):
     the database holds (read in one query) are written, which leaves the same rows.
     """
     using = router.db_for_write(model)
-    if save_chain:
-        computed(model, objects, using)
-    else:
-        for obj in objects:
-            pre_save.send(sender=model, instance=obj, raw=False, using=using, update_fields=None)
+    prepare(model, objects, using, save_chain)
     fields = [field for field in model._meta.concrete_fields if not field.primary_key]
     rows = model._base_manager.filter(pk__in=[obj.pk for obj in objects]).values('pk', *(f.attname for f in fields))
     rows = {row['pk']: row for row in rows}
