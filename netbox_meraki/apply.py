@@ -405,14 +405,14 @@ class Applier:
         """
         ends = [self.state.pk('interface', change.after[end]['id']) for change in group for end in ('a', 'b')
                 if change.after[end]['ref'] == 'interface']
-        self.ends = bulk.cable_ends([pk for pk in ends if pk])
+        preloaded = self.ends = bulk.cable_ends([pk for pk in ends if pk])
         try:
             alone, ready, outcomes = self.creations(group)
         finally:
             self.ends = {}
         # An end found by its neighbour's name (see cable_end()) is loaded again as the others were.
         found = [end.pk for _, cable, _ in ready for end in (*cable.a_terminations, *cable.b_terminations)
-                 if not hasattr(end, '_prefetched_objects_cache')]
+                 if preloaded.get(end.pk) is not end]
         if found:
             loaded = bulk.cable_ends(found)
             for _, cable, _ in ready:

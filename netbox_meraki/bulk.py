@@ -46,8 +46,7 @@ from utilities.counters import get_counters_for_model, post_save_receiver, updat
 
 __all__ = (
     'cable_ends', 'cache_many', 'create', 'create_cables', 'fits', 'insert_many', 'insert_tags', 'locked', 'parents',
-    'refresh',
-    'related_objects', 'unique_custom_fields', 'update', 'verified_references',
+    'refresh', 'related_objects', 'unique_custom_fields', 'update', 'verified_references',
 )
 
 # The post_save receivers create() does for the whole group instead of for each object.
@@ -141,9 +140,14 @@ def cache_many(objects):
         in_order = list(field.related_model.objects.filter(pk__in=wanted)) if wanted else []
         for obj, values in objects:
             pks = set(values.get(field.name, ()))
-            queryset = field.related_model.objects.none()
-            queryset._result_cache = [item for item in in_order if item.pk in pks]
-            obj.__dict__.setdefault('_prefetched_objects_cache', {})[field.name] = queryset
+            set_prefetched(obj, field.name, field.related_model, [item for item in in_order if item.pk in pks])
+
+
+def set_prefetched(obj, name, related_model, items):
+    """Put `items` in Django's prefetch cache as the object's `name` relation: read from there, without a query."""
+    queryset = related_model.objects.none()
+    queryset._result_cache = items
+    obj.__dict__.setdefault('_prefetched_objects_cache', {})[name] = queryset
 
 
 def insert_many(objects):
@@ -303,7 +307,7 @@ def create_cables(cables):
         # What Cable.save() computes for a cable without a length; then NetBox logs it with no ends and no tags.
         cable.length_unit, cable._abs_length = None, None
         cable.get_terminations = lambda: ({}, {})
-        empty_tags(cable)
+        set_prefetched(cable, 'tags', Tag, [])
     create(Cable, cables, save_chain=False)
 
     ends = []
@@ -356,13 +360,6 @@ def trace(cables, interfaces):
     # CablePath.save() sets the origin's _path with a queryset update: the saved interfaces are left as they are.
     Interface.objects.bulk_update([Interface(pk=interface.pk, _path_id=path.pk)
                                    for (_, interface, _), path in zip(ends, paths)], ['_path'])
-
-
-def empty_tags(obj):
-    """An object's tags read as none, as they are before they are added (without a query)."""
-    queryset = Tag.objects.none()
-    queryset._result_cache = []
-    obj.__dict__.setdefault('_prefetched_objects_cache', {})['tags'] = queryset
 
 
 def device_defaults(device):

@@ -214,7 +214,7 @@ class NetBoxState:
                 value = sorted((self.ref(spec.refs[name], item.pk) for item in many(obj, name)),
                                key=lambda ref: (str(ref['id']), ref.get('pk', 0)))
             elif kind == 'cable' and name in ('a', 'b'):
-                value = self.ref('interface', cable_end(obj, name.upper()))
+                value = self.ref('interface', cable_end_id(obj, name.upper()))
             elif name in spec.refs:
                 value = self.ref(spec.refs[name], getattr(obj, f'{name}_id'))
             else:
@@ -233,7 +233,7 @@ def many(obj, name):
     return loaded if loaded is not None else getattr(obj, name).all()
 
 
-def cable_end(cable, side):
+def cable_end_id(cable, side):
     """The id of the object at one end of a cable, when it ends on one (see PREFETCH)."""
     loaded = getattr(cable, 'planned_terminations', None)
     if loaded is None:
