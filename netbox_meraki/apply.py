@@ -597,7 +597,7 @@ def write_outcomes(batch, planned):
         if fields:
             changed[fields].append(change)
     for fields, changes in changed.items():
-        Change.objects.bulk_update(changes, fields)
+        bulk.update_rows(Change, changes, [Change._meta.get_field(name) for name in fields])
 
 
 def groups(batch):

@@ -25,7 +25,7 @@ import itertools
 from collections import Counter
 
 from django.contrib.contenttypes.models import ContentType
-from django.db import router
+from django.db import connections, router
 from django.db.models.signals import post_save, pre_save
 from django_prometheus.models import model_inserts, model_updates
 
@@ -37,16 +37,18 @@ from dcim.choices import CableEndChoices, LinkStatusChoices
 from dcim.models import Cable, CablePath, CableTermination, Device, DeviceBay, DeviceType, Interface
 from dcim.signals import update_channelized_cable_paths
 from dcim.utils import create_cablepaths, object_to_path_node
+from extras.cache import invalidate_config_context_for_objects
+from extras.constants import CC_FIELDS_BY_MODEL
 from extras.events import enqueue_event
 from extras.models import CustomField, Subscription, Tag, TaggedItem
-from extras.signals import notify_object_changed
+from extras.signals import _changed_fields, notify_object_changed
 from ipam.models import IPAddress
 from netbox.context import current_request, events_queue
 from utilities.counters import get_counters_for_model, post_save_receiver, update_counter
 
 __all__ = (
     'cable_ends', 'cache_many', 'create', 'create_cables', 'fits', 'insert_many', 'insert_tags', 'locked', 'parents',
-    'refresh', 'related_objects', 'unique_custom_fields', 'update', 'verified_references',
+    'refresh', 'related_objects', 'unique_custom_fields', 'update', 'update_rows', 'verified_references',
 )
 
 # The post_save receivers create() does for the whole group instead of for each object.
@@ -69,18 +71,32 @@ READ_ALONG = {
 }
 
 
+def config_context_receiver(receiver):
+    """
+    Whether a receiver is NetBox's post_save receiver that invalidates a device's (or VM's) rendered config context
+    when it is created or its scope changes (extras.signals._make_object_save_handler): saved() does what it does once
+    for the group.
+    """
+    return receiver.__module__ == 'extras.signals' and (
+        receiver.__qualname__ == '_make_object_save_handler.<locals>._handler')
+
+
 def foreign_keys(model):
     return [field for field in model._meta.concrete_fields if field.many_to_one or field.one_to_one]
 
 
 def direct_references(model):
+    """
+    The objects a model refers to directly, to read along with its objects: each in a query of its own (prefetched), as
+    a join of them all (a device refers to 14 models) costs the database more to plan than the queries cost to run.
+    """
     return [field.name for field in foreign_keys(model)]
 
 
 def locked(model, pks, prefetch=()):
     """{pk: object} of `model` locked for update, read as related_objects() reads them, with `prefetch` along."""
-    queryset = model.objects.select_for_update(of=('self',)).select_related(*direct_references(model))
-    return queryset.prefetch_related(*prefetch).in_bulk(pks)
+    queryset = model.objects.select_for_update(of=('self',))
+    return queryset.prefetch_related(*direct_references(model), *prefetch).in_bulk(pks)
 
 
 def related_objects(model, pks):
@@ -90,8 +106,7 @@ def related_objects(model, pks):
     """
     if not pks:
         return {}
-    queryset = model.objects.select_related(*direct_references(model))
-    return queryset.prefetch_related(*READ_ALONG.get(model, ())).in_bulk(pks)
+    return model.objects.prefetch_related(*direct_references(model), *READ_ALONG.get(model, ())).in_bulk(pks)
 
 
 def verified_references(objects):
@@ -248,8 +263,30 @@ def update(model, objects, save_chain=True):
             setattr(obj, field.attname, field.pre_save(obj, False))  # what Model._save_table() writes
             if getattr(obj, field.attname) != rows[obj.pk][field.attname]:
                 changed.add(field)
-    model.objects.bulk_update(objects, [field.name for field in fields if field in changed])
+    update_rows(model, objects, [field for field in fields if field in changed])
     saved(model, objects, False, using)
+
+
+def update_rows(model, objects, fields):
+    """
+    Write `fields` (model fields) of each object to its row, in one statement: what Django's bulk_update() writes,
+    without the expression per row and field it builds (most of its cost for a large group).
+    """
+    if not objects or not fields:
+        return
+    connection = connections[router.db_for_write(model)]
+    quote = connection.ops.quote_name
+    table, pk = quote(model._meta.db_table), model._meta.pk
+    columns = [pk, *fields]
+    row = '(' + ', '.join(f'%s::{field.db_type(connection)}' for field in columns) + ')'
+    sql = (
+        f'UPDATE {table} SET {", ".join(f"{quote(field.column)} = v.{quote(field.column)}" for field in fields)} '
+        f'FROM (VALUES {", ".join([row] * len(objects))}) AS v ({", ".join(quote(field.column) for field in columns)}) '
+        f'WHERE {table}.{quote(pk.column)} = v.{quote(pk.column)}'
+    )
+    params = [field.get_db_prep_save(getattr(obj, field.attname), connection) for obj in objects for field in columns]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def saved(model, objects, created, using):
@@ -259,7 +296,10 @@ def saved(model, objects, created, using):
     for new objects, the cached counters (see create()).
     """
     skipped = GROUP_RECEIVERS if created else (handle_changed_object,)
-    receivers = [receiver for receiver in post_save._live_receivers(model)[0] if receiver not in skipped]
+    receivers = [receiver for receiver in post_save._live_receivers(model)[0]
+                 if receiver not in skipped and not config_context_receiver(receiver)]
+    label = model._meta.label_lower
+    rendered = []  # the objects whose rendered config context NetBox's receiver would invalidate
     action, event, metric = (
         (ObjectChangeActionChoices.ACTION_CREATE, OBJECT_CREATED, model_inserts) if created
         else (ObjectChangeActionChoices.ACTION_UPDATE, OBJECT_UPDATED, model_updates)
@@ -286,8 +326,12 @@ def saved(model, objects, created, using):
                 continue
             receiver(signal=post_save, sender=model, instance=obj, created=created, update_fields=None, raw=False,
                      using=using)
+        if label in CC_FIELDS_BY_MODEL and (created or _changed_fields(obj, CC_FIELDS_BY_MODEL[label])):
+            rendered.append(obj.pk)
         if hasattr(obj, 'tracker'):
             obj.tracker.clear()  # as TrackingModelMixin.save() does once the receivers are done
+    # One update, and one render job queued when the batch commits, not one of each per object.
+    invalidate_config_context_for_objects(label, rendered, using=using)
     events_queue.set(queue)
     ObjectChange.objects.bulk_create(entries)
     for entry in entries:
@@ -358,8 +402,8 @@ def trace(cables, interfaces):
                                is_active=cable.status == LinkStatusChoices.STATUS_CONNECTED))
     CablePath.objects.bulk_create(paths)
     # CablePath.save() sets the origin's _path with a queryset update: the saved interfaces are left as they are.
-    Interface.objects.bulk_update([Interface(pk=interface.pk, _path_id=path.pk)
-                                   for (_, interface, _), path in zip(ends, paths)], ['_path'])
+    origins = [Interface(pk=interface.pk, _path_id=path.pk) for (_, interface, _), path in zip(ends, paths)]
+    update_rows(Interface, origins, [Interface._meta.get_field('_path')])
 
 
 def device_defaults(device):
@@ -406,9 +450,10 @@ def parents(devices):
 
 def cable_ends(pks):
     """{pk: interface} loaded with what NetBox reads of a cable's end when it saves and logs it."""
-    queryset = Interface.objects.select_related(*direct_references(Interface), 'device__site', 'device__location',
-                                                'device__rack')
-    return queryset.prefetch_related('tags', *(field.name for field in many_fields(Interface))).in_bulk(pks)
+    return Interface.objects.prefetch_related(
+        *direct_references(Interface), 'device__site', 'device__location', 'device__rack', 'tags',
+        *(field.name for field in many_fields(Interface)),
+    ).in_bulk(pks)
 
 
 def refresh(objects):
@@ -420,9 +465,11 @@ def refresh(objects):
     if not objects:
         return
     model = type(objects[0])
-    loaded = model._base_manager.in_bulk([obj.pk for obj in objects])
+    names = [field.attname for field in model._meta.concrete_fields]
+    rows = model._base_manager.filter(pk__in=[obj.pk for obj in objects]).values_list('pk', *names)
+    loaded = {row[0]: row[1:] for row in rows}
     for obj in objects:
-        for field in model._meta.concrete_fields:
-            setattr(obj, field.attname, getattr(loaded[obj.pk], field.attname))
+        for name, value in zip(names, loaded[obj.pk]):
+            setattr(obj, name, value)
         obj._state.fields_cache.clear()
         obj.__dict__.pop('_prefetched_objects_cache', None)

@@ -16,7 +16,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import connection, transaction
 from django.test import TestCase
 
-from core.models import ObjectChange
+from core.models import Job, ObjectChange
 from dcim.models import (
     CablePath,
     CableTermination,
@@ -155,6 +155,8 @@ class Dump:
                            for row in TaggedItem.objects.all()),
             'search': sorted((str(self.by_type(row.object_type_id, row.object_id)), row.field, row.type, row.value,
                               row.weight) for row in CachedValue.objects.all()),
+            # Background jobs queued by NetBox's signals (rendering config contexts), with what they are for.
+            'jobs': sorted((job.name, job.object_type_id, job.object_id, job.status) for job in Job.objects.all()),
             'ownership': sorted((row.kind, row.meraki_id, str(self.by_type(row.object_type_id, row.object_id)),
                                  row.organization_id, row.network_id) for row in SyncedObject.objects.all()),
             'plan': [(change.sequence, change.kind, change.meraki_id, change.action, change.state,
@@ -264,7 +266,7 @@ def test_a_first_sync_written_together_is_the_same_as_one_by_one(meraki_config, 
     assert {'site', 'device', 'vlan', 'prefix', 'wirelesslan', 'interface', 'ipaddress', 'primaryip', 'cable'} <= kinds
     assert any(row['tagged_vlans'] for _, row in tables['dcim.Interface'])  # many-to-many rows are compared
     assert any(row['wireless_lans'] for _, row in tables['dcim.Interface'])
-    assert tables['search'] and tables['tags'] and sent
+    assert tables['search'] and tables['tags'] and tables['jobs'] and sent
 
 
 def test_updates_written_together_are_the_same_as_one_by_one(meraki_config, org_id, simulator, monkeypatch):
