@@ -33,8 +33,9 @@ __all__ = ('apply_changes', 'record_networks')
 logger = logging.getLogger('netbox_meraki.apply')
 
 # Changes per transaction: each batch commits with the states of its changes, so a crash loses no record
-# of what was written, and long syncs do not hold one huge transaction.
-BATCH_SIZE = 100
+# of what was written, and long syncs do not hold one huge transaction. Within a batch, changes of one kind are
+# written together (see write_together): larger batches, larger groups.
+BATCH_SIZE = 500
 # What applying writes back to a change besides its outcome (state and reason): the object it wrote, and, where the
 # apply turned it into another change (a creation into an adoption, a deletion into a mark, with what the deletion
 # would have taken along), what it became.

@@ -11,9 +11,10 @@ here once per group, and everything else is left to NetBox's own code:
 - many-to-many values and tags: set before the object is logged, so NetBox serializes them (its changelog entry is
   the one the m2m path would end with), and their rows inserted in bulk;
 - creation (`create`): the model's save() chain runs for what it computes, the rows are inserted in bulk, then every
-  post_save receiver runs for each object as save() would run it, except two done for the group: the changelog
-  (NetBox's own serialization, entries inserted in bulk) with its events, and the cached counters (one update per
-  parent, by the number of children); an update (`update`) likewise, its changed columns written in one statement;
+  post_save receiver runs for each object as save() would run it, except three done for the group: the changelog
+  (NetBox's own serialization, entries inserted in bulk) with its events, the cached counters (one update per
+  parent, by the number of children) and the config context of devices (one update); an update (`update`) likewise,
+  its changed columns written in one statement;
 - new cables (`create_cables`): NetBox's Cable.save() steps taken for the group (the cable, its terminations, the
   interfaces they end on, the cable again, its paths), each step as above.
 
@@ -69,6 +70,11 @@ READ_ALONG = {
     ),
     IPAddress: ('assigned_object',),
 }
+# What NetBox's validation reads of an object saved again, beyond the objects it refers to: a device, the virtual
+# chassis it is the master of.
+READ_ON_UPDATE = {
+    Device: ('vc_master_for',),
+}
 
 
 def config_context_receiver(receiver):
@@ -94,9 +100,12 @@ def direct_references(model):
 
 
 def locked(model, pks, prefetch=()):
-    """{pk: object} of `model` locked for update, read as related_objects() reads them, with `prefetch` along."""
+    """
+    {pk: object} of `model` locked for update, read with the objects they refer to, READ_ON_UPDATE and `prefetch`.
+    """
     queryset = model.objects.select_for_update(of=('self',))
-    return queryset.prefetch_related(*direct_references(model), *prefetch).in_bulk(pks)
+    prefetch = (*direct_references(model), *READ_ON_UPDATE.get(model, ()), *prefetch)
+    return queryset.prefetch_related(*prefetch).in_bulk(pks)
 
 
 def related_objects(model, pks):

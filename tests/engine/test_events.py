@@ -27,7 +27,7 @@ from users.models import User
 from utilities.request import NetBoxFakeRequest
 
 from netbox_meraki import apply
-from netbox_meraki.apply import BATCH_SIZE, rollback_to
+from netbox_meraki.apply import rollback_to
 from netbox_meraki.choices import ChangeActionChoices, ChangeStateChoices, RunStatusChoices, SyncModeChoices
 from netbox_meraki.events import queued_events
 from netbox_meraki.kinds import KINDS
@@ -134,7 +134,16 @@ def assert_only_what_exists(delivered):
     assert not missing, missing[:10]
 
 
-@pytest.mark.usefixtures('meraki_config')
+# Batches smaller than the test organization's plan, so that it is applied in several.
+BATCH_SIZE = 50
+
+
+@pytest.fixture
+def small_batches(monkeypatch):
+    monkeypatch.setattr(apply, 'BATCH_SIZE', BATCH_SIZE)
+
+
+@pytest.mark.usefixtures('meraki_config', 'small_batches')
 def test_a_first_sync_sends_one_created_event_per_object_it_creates(org_id, webhooks):
     run = sync(org_id)
 
@@ -211,7 +220,7 @@ def crash_at_commit(committed):  # noqa: F811
         cursor.execute('DROP FUNCTION test_events_crash()')
 
 
-@pytest.mark.usefixtures('meraki_config')
+@pytest.mark.usefixtures('meraki_config', 'small_batches')
 def test_a_run_that_fails_half_way_sends_the_events_of_what_it_committed(org_id, webhooks, crash_at_commit):
     run = sync(org_id, SyncModeChoices.REVIEW)
     approve_changes(run)

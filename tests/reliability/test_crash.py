@@ -244,7 +244,7 @@ def test_a_sync_killed_while_applying_leaves_netbox_consistent_and_the_next_run_
         if trial:
             mutate(simulator, org_id, rng, trial)
         before_ids = object_ids()
-        # Batches of 100 as in production, and smaller ones, so that kills fall after several commits too.
+        # Batches as in production, and smaller ones, so that kills fall after several commits too.
         batch_size = rng.choice([BATCH_SIZE, 20, 7])
         child.go(batch_size)
         upcoming = Child(child_env) if trial + 1 < TRIALS else None
