@@ -301,8 +301,9 @@ def update_rows(model, objects, fields):
 def saved(model, objects, created, using):
     """
     What follows the write of each object in save(): every post_save receiver runs for each object, except the
-    changelog (NetBox's own serialization, with its events and metrics; the entries inserted in one statement) and,
-    for new objects, the cached counters (see create()).
+    changelog (NetBox's own serialization, with its events and metrics; the entries inserted in one statement), the
+    config context of the devices NetBox's receiver would invalidate (one update) and, for new objects, the cached
+    counters (see create()).
     """
     skipped = GROUP_RECEIVERS if created else (handle_changed_object,)
     receivers = [receiver for receiver in post_save._live_receivers(model)[0]
