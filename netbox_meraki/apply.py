@@ -598,7 +598,7 @@ def write_outcomes(batch, planned):
         if fields:
             changed[fields].append(change)
     for fields, changes in changed.items():
-        bulk.update_rows(Change, changes, [Change._meta.get_field(name) for name in fields])
+        bulk.update_rows(Change, changes, fields)
 
 
 def groups(batch):

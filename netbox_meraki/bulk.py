@@ -272,17 +272,18 @@ def update(model, objects, save_chain=True):
             setattr(obj, field.attname, field.pre_save(obj, False))  # what Model._save_table() writes
             if getattr(obj, field.attname) != rows[obj.pk][field.attname]:
                 changed.add(field)
-    update_rows(model, objects, [field for field in fields if field in changed])
+    update_rows(model, objects, [field.name for field in fields if field in changed])
     saved(model, objects, False, using)
 
 
-def update_rows(model, objects, fields):
+def update_rows(model, objects, names):
     """
-    Write `fields` (model fields) of each object to its row, in one statement: what Django's bulk_update() writes,
-    without the expression per row and field it builds (most of its cost for a large group).
+    Write the fields named of each object to its row, in one statement: what Django's bulk_update() writes, without
+    the expression per row and field it builds (most of its cost for a large group).
     """
-    if not objects or not fields:
+    if not objects or not names:
         return
+    fields = [model._meta.get_field(name) for name in names]
     connection = connections[router.db_for_write(model)]
     quote = connection.ops.quote_name
     table, pk = quote(model._meta.db_table), model._meta.pk
@@ -413,7 +414,7 @@ def trace(cables, interfaces):
     CablePath.objects.bulk_create(paths)
     # CablePath.save() sets the origin's _path with a queryset update: the saved interfaces are left as they are.
     origins = [Interface(pk=interface.pk, _path_id=path.pk) for (_, interface, _), path in zip(ends, paths)]
-    update_rows(Interface, origins, [Interface._meta.get_field('_path')])
+    update_rows(Interface, origins, ['_path'])
 
 
 def device_defaults(device):
