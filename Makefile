@@ -5,11 +5,13 @@ NETBOX := dev/netbox
 # Tests use Redis databases of their own, so a running demo's worker never picks up a test's jobs.
 PYTEST := source dev/env.sh && REDIS_TASKS_DB=6 REDIS_CACHING_DB=7 .venv/bin/python -m pytest
 
-.PHONY: help setup test soak lint demo bench clean
+.PHONY: help setup test test-dist dist soak lint demo bench clean
 
 help:
 	@echo "make setup  - build or update the development environment (.venv, databases, NetBox instance)"
 	@echo "make test   - setup as needed, then the test suite, ruff and a missing-migration check"
+	@echo "make dist   - build the sdist and wheel into dist/ and check them with twine"
+	@echo "make test-dist - install the built wheel with NetBox into a new virtualenv, migrate, serve, sync"
 	@echo "make demo   - NetBox with the plugin at http://127.0.0.1:8000 and its RQ worker, until Ctrl-C"
 	@echo "make soak   - the reliability tests with many more randomized examples, crash trials and retry waits"
 	@echo "make bench  - sync simulator organizations of growing size and print API calls, queries, writes, time"
@@ -23,6 +25,16 @@ test: setup
 	@.venv/bin/ruff check .
 	@$(NETBOX) makemigrations netbox_meraki --check --dry-run
 	@$(PYTEST) $(PYTEST_ARGS)
+
+dist: setup
+	@rm -rf dist
+	@.venv/bin/python -m build --quiet --outdir dist . >/dev/null
+	@.venv/bin/twine check --strict dist/*
+	@ls dist
+
+# The wheel as users install it (tests/dist): NetBox from the package index beside it, nothing of this checkout.
+test-dist: dist
+	@export NETBOX_MERAKI_WHEEL="$$(ls $(CURDIR)/dist/*.whl)" && $(PYTEST) tests/dist $(PYTEST_ARGS)
 
 # The reliability suite at length: NETBOX_MERAKI_SOAK=1 raises Hypothesis examples and crash trials (see
 # tests/reliability/conftest.py); NETBOX_MERAKI_SEED=<n> replays a randomized run.

@@ -13,11 +13,11 @@ pg_super() {
     fi
 }
 if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
-    for db in test_netbox_meraki netbox_meraki_tpl netbox_meraki; do
+    for db in test_netbox_meraki netbox_meraki_dist netbox_meraki_tpl netbox_meraki; do
         pg_super -d postgres -c "select pg_terminate_backend(pid) from pg_stat_activity where datname = '$db'" >/dev/null
         pg_super -d postgres -c "drop database if exists $db"
     done
 fi
-rm -rf .dev .venv test-artifacts ./*.egg-info
+rm -rf .dev .venv test-artifacts dist build ./*.egg-info
 find . -name __pycache__ -type d -prune -exec rm -rf {} +
 echo "[clean] dropped the development databases and removed .dev, .venv and caches"

@@ -26,7 +26,7 @@ trap stop INT TERM EXIT
 # Jobs left in the development queues by an earlier session refer to runs that are gone: start clean.
 "$VENV/bin/python" -c "import redis; redis.Redis(host='127.0.0.1', db=int('${REDIS_TASKS_DB:-4}')).flushdb()"
 
-"$VENV/bin/meraki-sim" serve --host 127.0.0.1 --port "$SIM_PORT" --seed 1 --scale "${DEMO_SCALE:-small}" \
+"$VENV/bin/python" -m meraki_sim serve --host 127.0.0.1 --port "$SIM_PORT" --seed 1 --scale "${DEMO_SCALE:-small}" \
     --api-key "$MERAKI_DASHBOARD_API_KEY" >"$LOGS/simulator.log" 2>&1 &
 pids+=($!)
 dev/netbox rqworker high default low >"$LOGS/rqworker.log" 2>&1 &

@@ -105,19 +105,20 @@ schema_hash="$( { "$VENV/bin/pip" show netbox 2>/dev/null | grep '^Version'; cat
 
 # The test template holds only what migrations write, never the development instance's data: it is migrated on
 # its own (tests clone it instead of replaying NetBox's migrations), and a new development database starts as a
-# copy of it.
+# copy of it. The schema it was migrated to is kept as the database's comment, so every checkout on this machine
+# (a new clone too) finds it ready instead of replaying NetBox's migrations again.
+template_stamp="netbox-meraki schema $schema_hash"
 if ! db_exists "$DB_TEMPLATE"; then
     say "creating the test template database $DB_TEMPLATE"
     pg_super -d postgres -c "create database $DB_TEMPLATE owner $DB_USER"
-    rm -f "$NETBOX_MERAKI_STATE/template-migrated"
 fi
 # NetBox needs ltree; only a superuser may create it. Copies of the template inherit it.
 pg_super -d "$DB_TEMPLATE" -c 'create extension if not exists ltree'
-if ! stamp_matches "$NETBOX_MERAKI_STATE/template-migrated" "$schema_hash"; then
+if [ "$(pg_super -d postgres -c "select shobj_description(oid, 'pg_database') from pg_database where datname = '$DB_TEMPLATE'")" != "$template_stamp" ]; then
     say "migrating $DB_TEMPLATE (the first time replays NetBox's migrations: several minutes)"
     disconnect "$DB_TEMPLATE"
-    NETBOX_DB_NAME="$DB_TEMPLATE" dev/netbox migrate --no-input | grep -v '^  Applying' || true
-    echo "$schema_hash" > "$NETBOX_MERAKI_STATE/template-migrated"
+    NETBOX_DB_NAME="$DB_TEMPLATE" dev/netbox migrate --no-input | sed '/^  Applying/d'
+    pg_super -d postgres -c "comment on database $DB_TEMPLATE is '$template_stamp'"
 fi
 if ! db_exists "$DB_NAME"; then
     say "creating database $DB_NAME"
@@ -127,7 +128,7 @@ if ! db_exists "$DB_NAME"; then
 fi
 if ! stamp_matches "$NETBOX_MERAKI_STATE/migrated" "$schema_hash"; then
     say "migrating $DB_NAME"
-    dev/netbox migrate --no-input | grep -v '^  Applying' || true
+    dev/netbox migrate --no-input | sed '/^  Applying/d'
     dev/netbox shell --no-startup -c "exec(open('dev/bootstrap.py').read())"
     echo "$schema_hash" > "$NETBOX_MERAKI_STATE/migrated"
 fi

@@ -1,4 +1,4 @@
-"""Command line: ``meraki-sim serve`` runs the simulator until interrupted."""
+"""Command line: ``python -m meraki_sim serve`` runs the simulator until interrupted."""
 
 import argparse
 import dataclasses
@@ -15,7 +15,7 @@ __all__ = ('main',)
 
 def parser():
     """The argument parser."""
-    root = argparse.ArgumentParser(prog='meraki-sim', description='Simulator of the Meraki Dashboard API v1')
+    root = argparse.ArgumentParser(prog='python -m meraki_sim', description='Simulator of the Meraki Dashboard API v1')
     commands = root.add_subparsers(dest='command', required=True)
     serve = commands.add_parser('serve', help='serve a generated Dashboard until SIGINT or SIGTERM')
     serve.add_argument('--host', default='127.0.0.1')
@@ -67,7 +67,7 @@ def serve(args):
 
 
 def main(argv=None):
-    """Entry point of the meraki-sim console script."""
+    """Entry point of ``python -m meraki_sim``."""
     args = parser().parse_args(argv)
     if args.command == 'serve':
         return serve(args)
