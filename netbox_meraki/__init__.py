@@ -38,7 +38,7 @@ class NetBoxMerakiConfig(PluginConfig):
     def ready(self):
         super().ready()
         validate_settings()
-        from . import signals  # noqa: F401
+        from . import event_types, signals, widgets  # noqa: F401
 
 
 def validate_settings():

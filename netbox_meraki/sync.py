@@ -18,6 +18,7 @@ from users.models import User
 
 from .apply import apply_changes, describe, record_networks
 from .choices import ChangeStateChoices, RunStatusChoices, RunTriggerChoices, SyncModeChoices
+from .event_types import announce_outcome
 from .fetch import DashboardClient, FetchError, fetch_organization, list_organizations
 from .locks import release_organization, serialize_triggers, try_lock_organization
 from .mapping import MappingOptions, map_snapshot
@@ -367,6 +368,7 @@ def execute_run(run, locked=False):
         run.phase = 'done'
         run.save()
         release_organization(run.organization_id)
+        announce_outcome(run)
     return run
 
 
@@ -476,6 +478,7 @@ def execute_review(run):
         run.phase = 'done'
         run.save()
         release_organization(run.organization_id)
+        announce_outcome(run)
     return run
 
 

@@ -40,10 +40,10 @@ class SyncRunFilterForm(SavedFiltersMixin, FilterForm):
         self.fields['organization_id'].choices = known_organizations()
 
 
-class ChangeFilterForm(FilterForm):
+class ChangeFilterForm(SavedFiltersMixin, FilterForm):
     model = Change
     fieldsets = (
-        FieldSet('q'),
+        FieldSet('q', 'filter_id'),
         FieldSet('kind', 'action', 'state', name=_('Change')),
     )
     kind = forms.MultipleChoiceField(label=_('Object type'), choices=(), required=False)

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.models import Job
+from netbox.models.features import EventRulesMixin, ExportTemplatesMixin
 from utilities.querysets import RestrictedQuerySet
 
 from ..choices import (
@@ -24,8 +25,11 @@ __all__ = ('Change', 'SyncRun')
 logger = logging.getLogger('netbox_meraki.sync')
 
 
-class SyncRun(models.Model):
+class SyncRun(EventRulesMixin, ExportTemplatesMixin, models.Model):
     """One sync of one Meraki organization: its plan, what happened to it, and its log."""
+
+    # A run doing something, or waiting for a person to review its plan, is never deleted.
+    UNDELETABLE_STATUSES = (RunStatusChoices.PENDING, RunStatusChoices.RUNNING, RunStatusChoices.AWAITING_REVIEW)
 
     request_id = models.UUIDField(
         default=uuid.uuid4,
@@ -79,6 +83,17 @@ class SyncRun(models.Model):
     def get_absolute_url(self):
         return reverse('plugins:netbox_meraki:syncrun', args=[self.pk])
 
+    def delete(self, *args, **kwargs):
+        # The run's changes go in one plain DELETE: Django would otherwise load each of them (a first sync of a large
+        # organization plans over 100,000) to send delete signals nothing needs.
+        changes = Change.objects.filter(run=self)
+        changes._raw_delete(changes.db)
+        return super().delete(*args, **kwargs)
+
+    def get_changelog_url(self):
+        """NetBox's changelog, showing what this run changed."""
+        return f'{reverse("core:objectchange_list")}?request_id={self.request_id}'
+
     def get_status_color(self):
         return RunStatusChoices.colors.get(self.status)
 
@@ -108,7 +123,7 @@ class SyncRun(models.Model):
         return self.cancel_requested
 
 
-class Change(models.Model):
+class Change(ExportTemplatesMixin, models.Model):
     """One planned change to one NetBox object, with the field values before and after."""
 
     run = models.ForeignKey(to=SyncRun, on_delete=models.CASCADE, related_name='changes')

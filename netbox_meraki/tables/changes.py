@@ -208,6 +208,7 @@ class ChangeTable(NetBoxTable):
     kind = tables.Column(verbose_name=_('Object type'))
     object_repr = tables.Column(verbose_name=_('Object'))
     meraki_id = tables.Column(verbose_name=_('Meraki identity'))
+    object_id = tables.Column(verbose_name=_('NetBox object ID'))
     scope = tables.Column(verbose_name=_('Network'))
     fields = tables.Column(verbose_name=_('Before → after'), accessor='pk', orderable=False)
     state = columns.ChoiceFieldColumn(verbose_name=_('State'))
@@ -218,11 +219,12 @@ class ChangeTable(NetBoxTable):
     class Meta(NetBoxTable.Meta):
         model = Change
         fields = (
-            'pk', 'id', 'run', 'sequence', 'action', 'kind', 'object_repr', 'meraki_id', 'scope', 'fields', 'cascade',
-            'state', 'reason',
+            'pk', 'id', 'run', 'sequence', 'action', 'kind', 'object_repr', 'meraki_id', 'object_id', 'scope', 'fields',
+            'cascade', 'state', 'reason',
         )
-        # A removal's cascade is summed up and listed under its fields; the column is there for exports.
-        default_columns = ('id', 'action', 'kind', 'object_repr', 'meraki_id', 'fields', 'state', 'reason')
+        # A removal's cascade is summed up and listed under its fields; the column is there for exports. A run's own
+        # changes hide the run column.
+        default_columns = ('id', 'run', 'action', 'kind', 'object_repr', 'meraki_id', 'fields', 'state', 'reason')
         row_attrs = {'id': lambda record: f'change-{record.pk}'}
 
     def render_object_repr(self, value, record):

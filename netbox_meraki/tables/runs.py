@@ -18,6 +18,7 @@ class SyncRunTable(NetBoxTable):
         order_by=('organization_name', 'organization_id'),
     )
     organization_id = tables.Column(verbose_name=_('Organization ID'))
+    networks = tables.Column(verbose_name=_('Networks'), accessor='network_ids', orderable=False)
     mode = columns.ChoiceFieldColumn(verbose_name=_('Mode'))
     status = columns.ChoiceFieldColumn(verbose_name=_('Status'))
     trigger = tables.Column(verbose_name=_('Trigger'))
@@ -33,14 +34,18 @@ class SyncRunTable(NetBoxTable):
     api_calls = tables.Column(verbose_name=_('API calls'))
     api_rate_limited = tables.Column(verbose_name=_('429 answers'))
     error = tables.Column(verbose_name=_('Error'))
+    # What the run changed, in NetBox's changelog: its entries carry this request id.
+    request_id = tables.Column(
+        verbose_name=_('Request ID'), linkify=lambda record: record.get_changelog_url(), orderable=False,
+    )
     actions = None
 
     class Meta(NetBoxTable.Meta):
         model = SyncRun
         fields = (
-            'pk', 'id', 'organization', 'organization_id', 'mode', 'status', 'trigger', 'user', 'phase', 'progress',
-            'created', 'started', 'completed', 'duration', 'changes', 'changes_total', 'api_calls',
-            'api_rate_limited', 'error',
+            'pk', 'id', 'organization', 'organization_id', 'networks', 'mode', 'status', 'trigger', 'user', 'phase',
+            'progress', 'created', 'started', 'completed', 'duration', 'changes', 'changes_total', 'api_calls',
+            'api_rate_limited', 'error', 'request_id',
         )
         default_columns = (
             'id', 'organization', 'mode', 'status', 'trigger', 'user', 'created', 'duration', 'changes', 'api_calls',
@@ -48,6 +53,9 @@ class SyncRunTable(NetBoxTable):
 
     def render_organization(self, value, record):
         return value or record.organization_id
+
+    def render_networks(self, value):
+        return ', '.join(value) if value else _('All')
 
     def render_progress(self, record):
         if not record.progress_total:
@@ -69,6 +77,9 @@ class SyncRunTable(NetBoxTable):
     def render_error(self, value):
         return format_html('<span class="text-danger">{}</span>', value[:200]) if value else EMPTY
 
+    # Exports carry the whole error, without the page's colour and cut.
+    def value_error(self, value):
+        return value
 
 
 class ReviewRunTable(SyncRunTable):

@@ -3,9 +3,11 @@ from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from netbox.object_actions import BulkExport
+from netbox.object_actions import BulkDelete, BulkExport
 from netbox.views import generic
+from utilities.jobs import is_background_request
 from utilities.views import ViewTab, register_model_view
 
 from ..choices import ChangeActionChoices, ChangeStateChoices, RunStatusChoices
@@ -14,7 +16,7 @@ from ..forms import ChangeFilterForm, RunChangesFilterForm, SyncRunFilterForm
 from ..models import Change, SyncRun
 from ..permissions import APPROVE_CHANGE, RUN_SYNC
 from ..secrets import redact
-from ..sync import SyncRefused, apply_review, cancel_run
+from ..sync import SyncRefused, apply_review, cancel_run, interrupt_dead_runs
 from ..tables import ChangeTable, ReviewRunTable, SyncRunTable
 from ..tables.changes import REMOVALS, UNDECIDED
 from ..tables.display import action_totals, run_duration
@@ -22,8 +24,8 @@ from .actions import ApproveSelected, RejectSelected
 from .mixins import LiveRunsMixin, PermissionRequiredView
 
 __all__ = (
-    'ReviewView', 'SyncRunApplyView', 'SyncRunCancelView', 'SyncRunChangesView', 'SyncRunListView',
-    'SyncRunProgressView', 'SyncRunView',
+    'ReviewView', 'SyncRunApplyView', 'SyncRunBulkDeleteView', 'SyncRunCancelView', 'SyncRunChangesView',
+    'SyncRunListView', 'SyncRunProgressView', 'SyncRunView',
 )
 
 # Log lines shown while a run is live, and once it has finished.
@@ -85,8 +87,45 @@ class SyncRunListView(LiveRunsMixin, generic.ObjectListView):
     filterset = SyncRunFilterSet
     filterset_form = SyncRunFilterForm
     table = SyncRunTable
-    actions = (BulkExport,)
+    actions = (BulkExport, BulkDelete)
     template_name = 'netbox_meraki/syncrun_list.html'
+
+
+@register_model_view(SyncRun, 'bulk_delete', path='delete', detail=False)
+class SyncRunBulkDeleteView(generic.BulkDeleteView):
+    """
+    Delete finished runs, with their planned changes and logs. Runs that are pending, running or awaiting review are
+    kept, and the user is told which. NetBox objects and their changelog stay as they are.
+    """
+
+    queryset = SyncRun.objects.select_related('user').defer('log')
+    filterset = SyncRunFilterSet
+    table = SyncRunTable
+
+    def get_queryset(self, request):
+        # Only what is deleted is listed for confirmation, and deleted.
+        return super().get_queryset(request).exclude(status__in=SyncRun.UNDELETABLE_STATUSES)
+
+    def post(self, request, **kwargs):
+        # A run whose process is gone is interrupted, and can go; one really running cannot.
+        interrupt_dead_runs()
+        kept = self.undeletable(request)
+        if kept and not is_background_request(request):
+            messages.warning(request, ngettext(
+                'Run {runs} is kept: a run that is pending, running or awaiting review cannot be deleted.',
+                'Runs {runs} are kept: a run that is pending, running or awaiting review cannot be deleted.',
+                len(kept),
+            ).format(runs=', '.join(f'#{pk}' for pk in kept)))
+        return super().post(request, **kwargs)
+
+    def undeletable(self, request):
+        """The ids of the selected runs that cannot be deleted, as NetBox's view selects them (ticked, or all)."""
+        runs = SyncRun.objects.restrict(request.user, 'view')
+        if request.POST.get('_all'):
+            runs = self.filterset(request.GET, runs, request=request).qs
+        else:
+            runs = runs.filter(pk__in=[pk for pk in request.POST.getlist('pk') if pk.isdigit()])
+        return list(runs.filter(status__in=SyncRun.UNDELETABLE_STATUSES).order_by('pk').values_list('pk', flat=True))
 
 
 @register_model_view(SyncRun)
@@ -108,7 +147,6 @@ class SyncRunView(LiveRunsMixin, generic.ObjectView):
                 for state, label, color in ChangeStateChoices.CHOICES if review['states'].get(state)
             ],
             'timings': sorted((instance.timings or {}).items()),
-            'changelog_url': reverse('core:objectchange_list') + f'?request_id={instance.request_id}',
             'can_cancel': not instance.is_finished and request.user.has_perm(RUN_SYNC),
         }
 

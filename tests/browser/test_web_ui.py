@@ -2,7 +2,8 @@
 The web UI in a real browser: headless Chromium, driven by Playwright, against a live NetBox (the test database),
 an RQ worker running the sync jobs, and the Meraki simulator. A person logs in, starts a sync from "Sync now",
 watches it to the end, opens the run, approves part of the review, rejects a change, applies the approved ones and
-walks through the other pages. Every page is saved as a screenshot under test-artifacts/screenshots/.
+walks through the other pages, and adds the Meraki widget to NetBox's home dashboard. Every page is saved as a
+screenshot under test-artifacts/screenshots/, and the README's figures under docs/images/.
 """
 
 import os
@@ -13,17 +14,23 @@ from pathlib import Path
 import django_rq
 import pytest
 from django.db import connections
+from django.urls import reverse
 from rq import SimpleWorker
 from rq.timeouts import TimerDeathPenalty
 
 from dcim.models import Site
+from extras.models import Dashboard, Notification
 
 from netbox_meraki.choices import ChangeStateChoices, RunStatusChoices
+from netbox_meraki.event_types import MERAKI_CHANGES_AWAIT_REVIEW
 from netbox_meraki.models import SyncRun
 
 from ..ui.conftest import API_KEY, simulator  # noqa: F401  (the small simulated Dashboard)
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / 'test-artifacts' / 'screenshots'
+README_FIGURES = Path(__file__).resolve().parents[2] / 'docs' / 'images'
+# The README's figures show what a laptop's browser window shows.
+README_VIEWPORT = {'width': 1366, 'height': 800}
 CHROMIUM = os.environ.get('CHROMIUM_PATH') or shutil.which('chromium') or shutil.which('chromium-browser')
 TIMEOUT_MS = 20_000
 
@@ -98,12 +105,26 @@ def shoot(page, name):
     page.set_viewport_size(viewport)
 
 
+def readme_figure(page, address, name):
+    """Save a figure of the README: the top of the page at `address`, as a 1366x800 window shows it."""
+    README_FIGURES.mkdir(parents=True, exist_ok=True)
+    viewport = page.viewport_size
+    page.set_viewport_size(README_VIEWPORT)
+    page.goto(address)
+    page.screenshot(path=str(README_FIGURES / f'{name}.png'))
+    page.set_viewport_size(viewport)
+
+
 def test_sync_review_and_apply_in_the_browser(
     live_server, browser_page, rq_worker, slow_simulator, meraki_config, django_user_model,
 ):
     page = browser_page
     url = live_server.url
-    django_user_model.objects.create_superuser(username='ui-admin', password='ui-admin-password', email='')
+    # Build NetBox's URL map here (it imports every view: seconds), not within the first page load's timeout.
+    reverse('home')
+    admin = django_user_model.objects.create_superuser(username='ui-admin', password='ui-admin-password', email='')
+    # An empty home dashboard (NetBox's default one reads a news feed from the internet), for the widget alone.
+    Dashboard.objects.create(user=admin)
 
     # Log in.
     page.goto(f'{url}/login/?next=/plugins/meraki/')
@@ -157,6 +178,7 @@ def test_sync_review_and_apply_in_the_browser(
     assert device.state == ChangeStateChoices.REJECTED
     assert set(sites.values_list('state', flat=True)) == {ChangeStateChoices.APPROVED}
     shoot(page, '08-review-device-rejected')
+    readme_figure(page, f'{url}/plugins/meraki/runs/{run.pk}/changes/', 'run-changes')
 
     # Apply the approved changes as a job, and watch it to the end.
     page.get_by_role('button', name=f'Apply {sites.count()} approved changes').click()
@@ -182,6 +204,7 @@ def test_sync_review_and_apply_in_the_browser(
         page.goto(f'{url}{path}')
         shoot(page, name)
         assert API_KEY not in page.content()
+    readme_figure(page, f'{url}/plugins/meraki/', 'dashboard')
 
     page.goto(f'{url}/plugins/meraki/settings/')
     page.get_by_role('button', name='Test connection').click()
@@ -203,5 +226,22 @@ def test_sync_review_and_apply_in_the_browser(
     page.get_by_role('heading', name='Meraki').wait_for()
     shoot(page, '20-site-meraki-panel')
     assert API_KEY not in page.content()
+    # The worker's run told the administrator, an approver, that its changes await review.
+    assert Notification.objects.filter(user=admin, object_id=run.pk, event_type=MERAKI_CHANGES_AWAIT_REVIEW).exists()
+
+    # NetBox's home dashboard: the Meraki widget, added as a person adds a widget, shows the organization's last run.
+    page.goto(f'{url}/')
+    page.locator('#unlock_dashboard').click()
+    page.get_by_role('link', name='Add Widget').click()
+    page.locator('#id_widget_class').select_option('netbox_meraki.MerakiSyncWidget', force=True)
+    page.get_by_text('The last Meraki sync of each organization').wait_for()
+    shoot(page, '21-home-add-meraki-widget')
+    page.locator('#htmx-modal').get_by_role('button', name='Save').click()
+    widget = page.locator('.meraki-sync-widget')
+    widget.locator(f'a[href="{run.get_absolute_url()}"]').wait_for()
+    assert run.organization_name in widget.inner_text() and 'Awaiting review' in widget.inner_text()
+    shoot(page, '22-home-meraki-widget')
+    widget.screenshot(path=str(SCREENSHOTS / '23-meraki-widget.png'))
+
     # The test body runs beside Playwright's event loop, in a context whose database connection no fixture sees.
     connections.close_all()
