@@ -33,12 +33,14 @@ class NetBoxMerakiConfig(PluginConfig):
         'sync_user': 'meraki-sync',
         # Seconds a sync job may run on the RQ worker (a first sync of a large organization takes a while).
         'job_timeout': 6 * 3600,
+        # Days a run, its changes and its log are kept (0: forever); see housekeeping.py.
+        'run_retention_days': 90,
     }
 
     def ready(self):
         super().ready()
         validate_settings()
-        from . import event_types, signals, widgets  # noqa: F401
+        from . import event_types, housekeeping, signals, widgets  # noqa: F401
 
 
 def validate_settings():
@@ -56,6 +58,12 @@ def validate_settings():
             raise ImproperlyConfigured(
                 f"PLUGINS_CONFIG['netbox_meraki']['{key}'] must be a number >= {minimum}, not {value!r}."
             )
+    retention = get_plugin_config('netbox_meraki', 'run_retention_days')
+    if not isinstance(retention, int) or isinstance(retention, bool) or retention < 0:
+        raise ImproperlyConfigured(
+            f"PLUGINS_CONFIG['netbox_meraki']['run_retention_days'] must be a whole number of days >= 0 (0 keeps "
+            f"every run), not {retention!r}."
+        )
     if get_plugin_config('netbox_meraki', 'requests_per_second') > 10:
         raise ImproperlyConfigured(
             "PLUGINS_CONFIG['netbox_meraki']['requests_per_second'] cannot exceed Meraki's limit of 10 per "

@@ -11,6 +11,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from rq.timeouts import BaseTimeoutException
 
 from dcim.models import Cable, Device, Interface
 from extras.cache import invalidate_config_context_for_objects
@@ -327,6 +328,8 @@ class Applier:
         for change, obj, many in ready:
             try:
                 obj.full_clean(exclude=bulk.unchecked(obj, found), validate_unique=False, validate_constraints=False)
+            except BaseTimeoutException:
+                raise
             except Exception as exc:  # as apply_alone() records it; a database error fails the group at its next query
                 outcomes[change] = outcome_of(exc)
                 continue
@@ -483,6 +486,8 @@ class Applier:
         try:
             validate_assigned_tags(sender=TaggedItem, instance=obj, action='pre_add', model=Tag,
                                    pk_set={tag.pk for tag in tags})
+        except BaseTimeoutException:
+            raise
         except Exception as exc:
             return describe(exc)
         return ''
@@ -630,6 +635,8 @@ def write_group(applier, group):
         alone, written = applier.write_together(group)
         transaction.savepoint_commit(savepoint)
         return alone, written
+    except BaseTimeoutException:
+        raise
     except Exception as exc:
         rollback_to(savepoint, events)
         applier.tags.clear()  # a tag created in the savepoint is gone with it
@@ -648,6 +655,8 @@ def apply_alone(applier, change):
         note = applier.apply(change)
         transaction.savepoint_commit(savepoint)
         return ChangeStateChoices.APPLIED, note or change.reason
+    except BaseTimeoutException:
+        raise  # the job's time limit ends the run (sync.py says so), not this change
     except Exception as exc:
         rollback_to(savepoint, events)
         return outcome_of(exc)

@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import meraki
+from rq.timeouts import BaseTimeoutException
 
 from . import __version__
 
@@ -153,6 +154,8 @@ def describe_error(exc):
 def call(description, function, *args, **kwargs):
     try:
         return function(*args, **kwargs)
+    except BaseTimeoutException:
+        raise  # the job's time limit ends the run, not this call
     except Exception as exc:
         raise FetchError(f'{description} failed: {describe_error(exc)}', getattr(exc, 'status', None)) from None
 

@@ -14,6 +14,7 @@ import django_rq
 from django.db import transaction
 from django.utils import timezone
 from django_pg_utils import advisory_lock
+from redis.exceptions import RedisError
 
 from core.choices import JobStatusChoices
 from core.models import Job
@@ -71,16 +72,28 @@ def run_scheduled_sync(force=False, now=None, background=False, realign=True):
     cannot start: the outcome says what happened.
     """
     now = now or timezone.now()
+    # Without Redis nothing can be queued or rescheduled: a check that claimed the slot would only lose it.
+    if unreachable := task_queue_unreachable():
+        return ScheduledSyncOutcome(FAILED, (
+            f"Scheduled sync not started: NetBox's task queue (Redis) cannot be reached ({unreachable}). The "
+            f"schedule is unchanged, so the next check tries again."
+        ))
     settings, refusal, previous = claim_slot(now, force)
     if refusal:
         return refusal
-    if realign and settings.enable_scheduled_sync:
-        sync_schedule(settings, now=now)
 
     mode = settings.scheduled_sync_mode
     service = MerakiSyncService(trigger=RunTriggerChoices.SCHEDULE)
     try:
+        if realign and settings.enable_scheduled_sync:
+            sync_schedule(settings, now=now)
         runs = service.sync_all(mode=mode, background=background)
+    except RedisError as exc:
+        release_slot(settings, previous)
+        return ScheduledSyncOutcome(FAILED, (
+            f"Scheduled sync ({mode}) not started: NetBox's task queue (Redis) failed ({exc}). The slot is given "
+            f"back, so the next check tries again."
+        ))
     except SyncAlreadyRunning as exc:
         # Nothing ran: give the slot back so that the next check tries again.
         release_slot(settings, previous)
@@ -100,6 +113,15 @@ def run_scheduled_sync(force=False, now=None, background=False, realign=True):
     verb = 'started' if background else 'finished'
     skipped = f'; {len(service.refused)} skipped (already syncing)' if service.refused else ''
     return ScheduledSyncOutcome(SYNCED, f'Scheduled sync ({mode}) of {organizations} {verb}{skipped}.', details, runs)
+
+
+def task_queue_unreachable():
+    """Why NetBox's task queue (Redis) cannot be reached, or None when it answers."""
+    try:
+        django_rq.get_queue('default').connection.ping()
+    except RedisError as exc:
+        return str(exc) or type(exc).__name__
+    return None
 
 
 def claim_slot(now, force):

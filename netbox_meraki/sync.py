@@ -10,8 +10,10 @@ from contextlib import contextmanager
 
 from django.db import transaction
 from django.utils import timezone
+from rq.timeouts import BaseTimeoutException
 
 from core.choices import JobStatusChoices
+from core.models import Job
 from dcim.models import Site
 from netbox.plugins import get_plugin_config
 from users.models import User
@@ -356,6 +358,8 @@ def execute_run(run, locked=False):
     except FetchError as exc:
         run.status, run.error = RunStatusChoices.FAILED, redact(exc)
         run.log_line('error', str(exc))
+    except BaseTimeoutException as exc:
+        stopped_by_time_limit(run, exc)
     except Exception as exc:
         logger.exception('Sync run %s failed', run.pk)
         run.status, run.error = RunStatusChoices.FAILED, redact(describe(exc))
@@ -364,6 +368,7 @@ def execute_run(run, locked=False):
         if client:
             run.api_calls, run.api_rate_limited = client.calls, client.rate_limited
             client.close()
+        stopped_with_process(run)
         run.completed = timezone.now()
         run.phase = 'done'
         run.save()
@@ -446,6 +451,31 @@ def confirm_with_meraki(run, approved, settings):
     return [change for change in approved if change.state == ChangeStateChoices.APPROVED], records
 
 
+def stopped_by_time_limit(run, exc):
+    """The job's time limit ended the run: it failed as a whole, whatever change or call it was in."""
+    run.status = RunStatusChoices.FAILED
+    run.error = (
+        f'Stopped by the job time limit during {run.phase or "the run"} ({exc}). What was applied before stays '
+        f'applied, and the next sync carries on from there; PLUGINS_CONFIG["netbox_meraki"]["job_timeout"] sets the '
+        f'limit (seconds).'
+    )
+    run.log_line('error', run.error)
+
+
+def stopped_with_process(run):
+    """
+    Still running when the run ends: its process is being stopped (a worker's shutdown, an interrupt), which no
+    handler above catches. Say so, rather than leave a run that says it is running.
+    """
+    if run.status == RunStatusChoices.RUNNING:
+        run.status = RunStatusChoices.INTERRUPTED
+        run.error = (
+            f'Stopped with its process (a worker shutdown or an interrupt) during {run.phase or "the run"}. What '
+            f'was applied before stays applied, and the next sync carries on from there.'
+        )
+        run.log_line('error', run.error)
+
+
 def execute_review(run):
     if not begin(run):
         return run
@@ -469,11 +499,14 @@ def execute_review(run):
         run.error = redact(f'Nothing was applied: Meraki could not be read in full to check the approved changes '
                            f'against it ({exc}).')
         run.log_line('error', run.error)
+    except BaseTimeoutException as exc:
+        stopped_by_time_limit(run, exc)
     except Exception as exc:
         logger.exception('Applying run %s failed', run.pk)
         run.status, run.error = RunStatusChoices.FAILED, redact(describe(exc))
         run.log_line('error', f'Failed: {run.error}')
     finally:
+        stopped_with_process(run)
         run.completed = timezone.now()
         run.phase = 'done'
         run.save()
@@ -487,10 +520,14 @@ def cancel_run(run):
     if run.is_finished:
         raise SyncRefused(f'Run #{run.pk} is {run.get_status_display().lower()}: there is nothing to cancel.')
     SyncRun.objects.filter(pk=run.pk).update(cancel_requested=True)
-    run.cancel_requested = True
-    if run.status == RunStatusChoices.PENDING and run.job and run.job.status in JobStatusChoices.ENQUEUED_STATE_CHOICES:
-        run.job.delete()
-        run.job = None
-        run.status, run.completed = RunStatusChoices.CANCELLED, timezone.now()
-        run.save(update_fields=['status', 'completed'])
+    # A run still pending is cancelled only if it is still pending when the update lands: a worker may have claimed
+    # it since it was read (begin() claims it the same way), and a running run stops at its next safe point instead.
+    cancelled = SyncRun.objects.filter(pk=run.pk, status=RunStatusChoices.PENDING).update(
+        status=RunStatusChoices.CANCELLED, completed=timezone.now(),
+    )
+    if cancelled and run.job_id:
+        job = Job.objects.filter(pk=run.job_id, status__in=JobStatusChoices.ENQUEUED_STATE_CHOICES).first()
+        if job:
+            job.delete()  # and its RQ job: a worker that takes it now finds the run cancelled and does not start
+    run.refresh_from_db()
     return run

@@ -9,9 +9,10 @@ from dcim.models import Site
 from users.models import User
 
 from netbox_meraki.choices import ChangeStateChoices, RunStatusChoices, RunTriggerChoices, SyncModeChoices
+from netbox_meraki.locks import release_organization
 from netbox_meraki.models import Change, SyncedObject, SyncRun
 from netbox_meraki.permissions import APPROVE_ACTION, RUN_ACTION
-from netbox_meraki.sync import execute_review
+from netbox_meraki.sync import begin, cancel_run, execute_review
 
 from .conftest import ApiUser
 
@@ -105,6 +106,19 @@ def test_cancel_stops_a_waiting_run_and_refuses_a_finished_one(operator, meraki_
     response = operator.post(f'/runs/{run_id}/cancel/')
     assert response.status_code == 409
     assert 'nothing to cancel' in response.json()['detail']
+
+
+def test_a_cancel_does_not_undo_a_worker_that_took_the_run_meanwhile(operator, meraki_config, org_id):
+    run_id = operator.post('/runs/sync/', {'organization_ids': [org_id]}).json()['runs'][0]['id']
+    read_by_the_cancel = SyncRun.objects.get(pk=run_id)  # pending, as the cancel request read it
+    assert begin(SyncRun.objects.get(pk=run_id))  # a worker claims it before the cancel writes
+    try:
+        run = cancel_run(read_by_the_cancel)
+        assert (run.status, run.cancel_requested) == (RunStatusChoices.RUNNING, True)
+        assert Job.objects.filter(pk=run.job_id).exists()
+        assert SyncRun.objects.get(pk=run_id).status == RunStatusChoices.RUNNING
+    finally:
+        release_organization(org_id)
 
 
 def test_starting_and_cancelling_need_the_run_sync_permission(api, runs, meraki_config, org_id):

@@ -68,6 +68,8 @@ def test_dashboard_needs_the_view_permission(client, django_user_model, admin_cl
     ('request_timeout', 0, 'number >= 1'),
     ('requests_per_second', 25, "Meraki's limit"),
     ('api_key', 123, 'must be a string'),
+    ('run_retention_days', -1, 'whole number of days >= 0'),
+    ('run_retention_days', 7.5, 'whole number of days >= 0'),
 ])
 def test_invalid_plugin_settings_are_refused_with_the_reason(settings, key, value, message):
     config = dict(settings.PLUGINS_CONFIG['netbox_meraki'])

@@ -1,5 +1,6 @@
 """schedule_meraki_sync: one check, --force and --status, against the Meraki simulator."""
 
+import socket
 from datetime import timedelta
 
 import pytest
@@ -107,6 +108,22 @@ def test_a_failed_sync_exits_1_and_still_moves_the_schedule(meraki_config, simul
     assert settings.last_scheduled_sync is not None
     assert settings.next_scheduled_sync == settings.last_scheduled_sync + timedelta(minutes=30)
     assert schedule_meraki_sync()[0] == 2
+
+
+def test_a_check_that_cannot_reach_redis_exits_1_and_leaves_the_schedule_as_it_was(meraki_config, settings):
+    enable_schedule(interval=30)
+    before = PluginSettings.load()
+    with socket.socket() as closed:  # a port nothing listens on once this socket is closed
+        closed.bind(('127.0.0.1', 0))
+        port = closed.getsockname()[1]
+    settings.RQ_QUEUES = {name: {**queue, 'PORT': port} for name, queue in settings.RQ_QUEUES.items()}
+
+    code, out, err = schedule_meraki_sync()
+    assert code == 1
+    assert "NetBox's task queue (Redis) cannot be reached" in err
+    after = PluginSettings.load()
+    assert (after.last_scheduled_sync, after.next_scheduled_sync) == (None, before.next_scheduled_sync)
+    assert not SyncRun.objects.exists()
 
 
 def test_a_failed_run_exits_1_and_names_it(meraki_config, simulator, org_id):
