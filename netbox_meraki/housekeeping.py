@@ -7,7 +7,6 @@ objects a run wrote, and their changelog, stay.
 
 from datetime import timedelta
 
-from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -15,10 +14,9 @@ from core.choices import JobIntervalChoices
 from netbox.jobs import JobRunner, system_job
 from netbox.plugins import get_plugin_config
 
-from .models import Change, SyncRun
+from .models import SyncRun
 
 __all__ = ('HousekeepingJob', 'delete_expired_runs', 'expired_runs')
-
 
 
 def expired_runs(now=None):
@@ -37,15 +35,12 @@ def expired_runs(now=None):
 
 def delete_expired_runs(now=None):
     """Delete the expired runs with their changes; return (runs, changes) deleted."""
-    with transaction.atomic():
-        run_ids = list(expired_runs(now).select_for_update(skip_locked=True).values_list('pk', flat=True))
-        if not run_ids:
-            return 0, 0
-        # Plain DELETEs, as NetBox's housekeeping deletes changelog records: Django would otherwise load every
-        # change (a first sync of a large organization has over 100,000) to send delete signals nobody needs.
-        changes = Change.objects.filter(run_id__in=run_ids)._raw_delete(Change.objects.db)
-        # A few runs a day: deleted as Django deletes them, which clears the ownership records' last_run.
-        runs = SyncRun.objects.filter(pk__in=run_ids).delete()[1].get(SyncRun._meta.label, 0)
+    runs = changes = 0
+    # A few runs a day: each deleted as the runs list deletes it (SyncRun.delete() drops its changes in one DELETE).
+    for run in list(expired_runs(now).defer('log')):
+        changes += run.changes.count()
+        run.delete()
+        runs += 1
     return runs, changes
 
 
