@@ -110,7 +110,11 @@ class MerakiSyncService:
             raise SyncRefused(f'Unknown sync mode {mode!r}: use one of {", ".join(SyncModeChoices.values())}.')
         if network_ids is None:
             network_ids = settings.network_ids
-        organization_ids = list(organization_ids or settings.organization_ids or self.visible_organizations())
+        # Listing the organizations is a call made for the runs: the first run counts it among its API calls.
+        lookup_calls = (0, 0)
+        organization_ids = list(organization_ids or settings.organization_ids)
+        if not organization_ids:
+            organization_ids, lookup_calls = self.visible_organizations()
         if not organization_ids:
             raise SyncRefused('The API key sees no Meraki organization.')
 
@@ -120,7 +124,7 @@ class MerakiSyncService:
                 # A foreground run takes its organization's lock as it is created and runs at once, and a background
                 # run gets its job in the same transaction, so no other trigger ever sees it waiting without either.
                 run = create_run(organization_id, mode, network_ids, self.trigger, self.user, lock=not background,
-                                 enqueue=background)
+                                 enqueue=background, api_calls=(0, 0) if runs else lookup_calls)
             except SyncAlreadyRunning as exc:
                 self.refused.append(exc)
                 continue
@@ -133,9 +137,11 @@ class MerakiSyncService:
 
     @staticmethod
     def visible_organizations():
+        """The ids of the organizations the API key sees, and the API calls (and 429 answers) of listing them."""
         client = dashboard_client()
         try:
-            return [str(organization['id']) for organization in list_organizations(client)]
+            organizations = [str(organization['id']) for organization in list_organizations(client)]
+            return organizations, (client.calls, client.rate_limited)
         finally:
             client.close()
 
@@ -183,7 +189,7 @@ def interrupt_dead_runs():
         active_run(organization_id)
 
 
-def create_run(organization_id, mode, network_ids, trigger, user, lock=False, enqueue=False):
+def create_run(organization_id, mode, network_ids, trigger, user, lock=False, enqueue=False, api_calls=(0, 0)):
     """
     A new pending run, unless the organization has a live one. With `lock`, also take the organization's lock
     for this database session, for a run that starts at once; with `enqueue`, give it its background job.
@@ -196,7 +202,7 @@ def create_run(organization_id, mode, network_ids, trigger, user, lock=False, en
             raise SyncRefused(f'Another process is syncing organization {organization_id}.')
         run = SyncRun.objects.create(
             organization_id=str(organization_id), mode=mode, network_ids=list(network_ids or []),
-            trigger=trigger, user=user,
+            trigger=trigger, user=user, api_calls=api_calls[0], api_rate_limited=api_calls[1],
         )
         if enqueue:
             enqueue_job(run, user)
@@ -307,6 +313,12 @@ def execute_run(run, locked=False):
         return run
     client = None
     changes = []
+    # What the run counted before it started: listing the organizations, for the first run of a trigger.
+    calls_before, rate_limited_before = run.api_calls, run.api_rate_limited
+
+    def count_calls():
+        run.api_calls, run.api_rate_limited = calls_before + client.calls, rate_limited_before + client.rate_limited
+
     try:
         settings = PluginSettings.load()
         save_progress(run, phase='fetch')
@@ -316,7 +328,7 @@ def execute_run(run, locked=False):
                 client, run.organization_id, run.network_ids, inventory=settings.sync_inventory,
             )
         run.organization_name = str(snapshot.organization.get('name') or '')[:255]
-        run.api_calls, run.api_rate_limited = client.calls, client.rate_limited
+        count_calls()
         failures = list(snapshot.errors.values()) + [
             error for errors in snapshot.network_errors.values() for error in errors.values()
         ]
@@ -366,7 +378,7 @@ def execute_run(run, locked=False):
         run.log_line('error', f'Failed: {run.error}')
     finally:
         if client:
-            run.api_calls, run.api_rate_limited = client.calls, client.rate_limited
+            count_calls()
             client.close()
         stopped_with_process(run)
         run.completed = timezone.now()

@@ -314,6 +314,20 @@ def test_a_rate_limited_run_completes(meraki_config, simulator, org_id):
     assert Device.objects.count() > 0
 
 
+def test_a_run_counts_every_request_meraki_received_for_it_the_organization_look_up_included(
+    meraki_config, simulator, org_id
+):
+    # No organization configured: the trigger lists the organizations the key sees, for the run.
+    simulator.configure(rate_limit=3, burst=0)
+    meraki_config['maximum_retries'] = 8
+    simulator.reset_counts()
+    (run,) = MerakiSyncService().sync_all(mode=SyncModeChoices.DRY_RUN, background=False)
+    assert run.status == RunStatusChoices.COMPLETED, run.log
+    assert simulator.counts()['GET /organizations'] == 1
+    assert run.api_rate_limited >= 1
+    assert (run.api_calls, run.api_rate_limited) == (simulator.total_requests(), simulator.count_429s())
+
+
 def test_a_wrong_api_key_fails_the_run_without_showing_the_key(meraki_config, settings, org_id):
     bad_key = 'wrong-key-0123456789abcdef0123456789'
     settings.PLUGINS_CONFIG['netbox_meraki']['api_key'] = bad_key
