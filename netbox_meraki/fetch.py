@@ -50,23 +50,56 @@ class FetchError(Exception):
 
 
 class RateLimiter:
-    """A token bucket shared by every thread of one client: keeps a run under its share of the org's limit."""
+    """
+    A token bucket shared by every thread of one client: keeps a run under its share of the org's limit. The limit
+    is the organization's, shared with every other tool using it: when Meraki answers 429, every thread holds its
+    requests until the Retry-After has passed (not only the one that was refused) and the rate halves; it grows back
+    by one request per second for each second of answered requests, up to the share.
+    """
 
     def __init__(self, rate):
-        self.rate = float(rate)
+        self.share = self.rate = float(rate)
         self.tokens = self.rate
         self.updated = time.monotonic()
+        self.paused_until = 0.0
+        self.waited = 0.0  # seconds requests were held back for 429s
         self.lock = threading.Lock()
 
     def acquire(self):
         with self.lock:
             now = time.monotonic()
-            self.tokens = min(self.rate, self.tokens + (now - self.updated) * self.rate)
-            self.updated = now
+            start = max(now, self.paused_until)
+            self.tokens = min(self.rate, self.tokens + max(0.0, start - self.updated) * self.rate)
+            self.updated = start
             self.tokens -= 1
-            wait = -self.tokens / self.rate if self.tokens < 0 else 0
-        if wait:
+            wait = start - now + (-self.tokens / self.rate if self.tokens < 0 else 0)
+        if wait > 0:
             time.sleep(wait)
+
+    def refused(self, retry_after):
+        """Meraki answered 429: pause every thread for `retry_after` seconds, and halve the rate."""
+        with self.lock:
+            now = time.monotonic()
+            until = now + retry_after
+            if until > self.paused_until:
+                self.waited += until - max(self.paused_until, now)
+                self.paused_until = until
+            self.rate = max(1.0, self.rate / 2)
+            # No burst when the pause ends: nothing accrues while it lasts.
+            self.tokens = min(self.tokens, 0.0)
+            self.updated = max(self.updated, until)
+
+    def answered(self):
+        with self.lock:
+            self.rate = min(self.share, self.rate + 1 / self.rate)
+
+
+def retry_after_seconds(response):
+    """The wait a 429 asks for: Meraki sends Retry-After in whole seconds; 1 s when it is missing or unreadable."""
+    try:
+        return min(60.0, max(0.0, float(response.headers.get('Retry-After', 1))))
+    except ValueError:
+        return 1.0
 
 
 class DashboardClient:
@@ -106,6 +139,14 @@ class DashboardClient:
         if response.status_code == 429:
             with self._count_lock:
                 self.rate_limited += 1
+            self._limiter.refused(retry_after_seconds(response))
+        else:
+            self._limiter.answered()
+
+    @property
+    def waited(self):
+        """Seconds this client held its requests back because Meraki answered 429."""
+        return self._limiter.waited
 
     def close(self):
         self.dashboard._session.close()

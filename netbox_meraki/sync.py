@@ -35,6 +35,8 @@ __all__ = (
 
 logger = logging.getLogger('netbox_meraki.sync')
 ACTIVE = (RunStatusChoices.PENDING, RunStatusChoices.RUNNING)
+# The run's timing of the seconds its requests were held back because Meraki answered 429.
+RATE_LIMIT_WAIT = 'rate limit wait'
 
 
 class SyncRefused(Exception):
@@ -243,6 +245,12 @@ def timed(run, phase):
         run.timings[phase] = round(run.timings.get(phase, 0) + time.monotonic() - start, 3)
 
 
+def record_rate_limit_wait(run, client):
+    """How long the run held its requests back because Meraki answered 429, among its timings."""
+    if client.waited:
+        run.timings[RATE_LIMIT_WAIT] = round(run.timings.get(RATE_LIMIT_WAIT, 0) + client.waited, 3)
+
+
 def count_changes(changes):
     counts = {}
     for change in changes:
@@ -338,7 +346,8 @@ def execute_run(run, locked=False):
             run.error = 'Meraki could not be read in full: ' + '; '.join(failures)
         run.log_line('info', (
             f'Fetched {len(snapshot.networks or [])} networks and {len(snapshot.devices or [])} devices '
-            f'in {client.calls} API calls ({client.rate_limited} answered 429).'
+            f'in {client.calls} API calls ({client.rate_limited} answered 429'
+            + (f', {client.waited:.0f} s waited for them).' if client.waited >= 1 else ').')
         ))
 
         if run.cancel_requested_now():
@@ -379,6 +388,7 @@ def execute_run(run, locked=False):
     finally:
         if client:
             count_calls()
+            record_rate_limit_wait(run, client)
             client.close()
         stopped_with_process(run)
         run.completed = timezone.now()
@@ -446,6 +456,7 @@ def confirm_with_meraki(run, approved, settings):
         if client:
             run.api_calls += client.calls
             run.api_rate_limited += client.rate_limited
+            record_rate_limit_wait(run, client)
             client.close()
     failures = list(snapshot.errors.values()) + [
         error for errors in snapshot.network_errors.values() for error in errors.values()
