@@ -53,6 +53,8 @@ PLUGINS_CONFIG = {
         # The key comes from the environment only: it is never stored in the database or shown.
         'api_key': os.environ.get('MERAKI_DASHBOARD_API_KEY', ''),
         'base_url': os.environ.get('MERAKI_BASE_URL', 'https://api.meraki.com/api/v1'),
+        # Likewise the shared secret Meraki sends with each webhook; unset leaves webhooks off.
+        'webhook_secret': os.environ.get('MERAKI_WEBHOOK_SECRET', ''),
     },
 }
 

@@ -5,6 +5,7 @@ import threading
 from .app import Backend
 from .generator import generate
 from .server import SimulatorServer
+from .webhooks import alert_payload, post_webhook
 
 __all__ = ('Simulator',)
 
@@ -264,3 +265,16 @@ class Simulator:
         return self.backend.mutate(
             'add_vlan', network_id=network_id, vlan_id=vlan_id, name=name, subnet=subnet, appliance_ip=appliance_ip
         )
+
+    # Webhooks.
+
+    def send_webhook(self, url, shared_secret, alert_type_id='settings_changed', network_id=None, device_serial=None,
+                     organization_id=None, alert_data=None, timeout=10):
+        """POST one alert to ``url`` as Meraki's webhooks do; returns a WebhookDelivery (status, body).
+
+        The body follows Meraki's default "Meraki" payload template, ``sharedSecret`` included; the network and
+        organization follow from the device, the organization from the network, when not given.
+        """
+        payload = alert_payload(self.dashboard, shared_secret, alert_type_id, organization_id=organization_id,
+                                network_id=network_id, device_serial=device_serial, alert_data=alert_data)
+        return post_webhook(url, payload, timeout=timeout)

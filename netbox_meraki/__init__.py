@@ -35,6 +35,11 @@ class NetBoxMerakiConfig(PluginConfig):
         'job_timeout': 6 * 3600,
         # Days a run, its changes and its log are kept (0: forever); see housekeeping.py.
         'run_retention_days': 90,
+        # Shared secret of the Meraki webhook receiver (docs/SCHEDULING_GUIDE.md); '' turns webhooks off. Read from
+        # the environment in configuration.py, like the API key.
+        'webhook_secret': '',
+        # Alerts of one organization within this many seconds become one sync of the networks they name.
+        'webhook_debounce_seconds': 60,
     }
 
     def ready(self):
@@ -52,6 +57,7 @@ def validate_settings():
         )
     for key, minimum in (
         ('request_timeout', 1), ('maximum_retries', 1), ('requests_per_second', 1), ('job_timeout', 60),
+        ('webhook_debounce_seconds', 1),
     ):
         value = get_plugin_config('netbox_meraki', key)
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value < minimum:
@@ -72,6 +78,9 @@ def validate_settings():
     api_key = get_plugin_config('netbox_meraki', 'api_key')
     if api_key is not None and not isinstance(api_key, str):
         raise ImproperlyConfigured("PLUGINS_CONFIG['netbox_meraki']['api_key'] must be a string.")
+    webhook_secret = get_plugin_config('netbox_meraki', 'webhook_secret')
+    if webhook_secret is not None and not isinstance(webhook_secret, str):
+        raise ImproperlyConfigured("PLUGINS_CONFIG['netbox_meraki']['webhook_secret'] must be a string.")
 
 
 config = NetBoxMerakiConfig

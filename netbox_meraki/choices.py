@@ -44,12 +44,14 @@ class RunTriggerChoices(ChoiceSet):
     API = 'api'
     SCHEDULE = 'schedule'
     COMMAND = 'command'
+    WEBHOOK = 'webhook'
 
     CHOICES = (
         (MANUAL, _('Manual (UI)'), 'blue'),
         (API, _('REST API'), 'cyan'),
         (SCHEDULE, _('Schedule'), 'purple'),
         (COMMAND, _('Command line'), 'gray'),
+        (WEBHOOK, _('Meraki webhook'), 'orange'),
     )
 
 

@@ -8,7 +8,7 @@ from netbox.jobs import JobRunner
 from .choices import RunStatusChoices
 from .models import SyncRun
 
-__all__ = ('ScheduledSyncJob', 'SyncJob')
+__all__ = ('ScheduledSyncJob', 'SyncJob', 'WebhookSyncJob')
 
 
 class SyncJob(JobRunner):
@@ -67,3 +67,24 @@ class ScheduledSyncJob(JobRunner):
             reconcile_after_job(job)
         except Exception:
             logging.getLogger('netbox_meraki.scheduling').exception('Could not reschedule the scheduled Meraki sync')
+
+
+class WebhookSyncJob(JobRunner):
+    """
+    Ends a window of Meraki webhooks of one organization: syncs the networks its alerts named, as one run
+    (netbox_meraki.webhooks). Scheduled by the window's first alert, for the window's end.
+    """
+
+    class Meta:
+        name = 'Meraki webhook sync'
+
+    def run(self, organization_id, *args, **kwargs):
+        from .webhooks import sync_pending_networks
+
+        run = sync_pending_networks(organization_id, job=self.job, log=self.logger)
+        if run is None:
+            return
+        for line in run.log:
+            self.logger.log(logging.getLevelName(line['level'].upper()), line['message'])
+        if run.status in (RunStatusChoices.FAILED, RunStatusChoices.INTERRUPTED):
+            raise JobFailed(run.error)

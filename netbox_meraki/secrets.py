@@ -1,4 +1,7 @@
-"""The API key must never be shown: every message that leaves the plugin passes through redact()."""
+"""
+The API key and the webhook secret must never be shown: every message that leaves the plugin passes through
+redact().
+"""
 
 from netbox.plugins import get_plugin_config
 
@@ -9,7 +12,8 @@ REDACTED = '[redacted]'
 
 def redact(text):
     text = str(text)
-    api_key = get_plugin_config('netbox_meraki', 'api_key')
-    if api_key and len(api_key) >= 8:
-        text = text.replace(api_key, REDACTED)
+    for setting in ('api_key', 'webhook_secret'):
+        secret = get_plugin_config('netbox_meraki', setting)
+        if secret and len(secret) >= 8:
+            text = text.replace(secret, REDACTED)
     return text

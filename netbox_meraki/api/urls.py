@@ -20,5 +20,6 @@ urlpatterns = [
     ),
     path('settings/', views.PluginSettingsView.as_view(), name='settings'),
     path('settings/test-connection/', views.ConnectionTestView.as_view(), name='settings-test-connection'),
+    path('webhooks/', views.WebhookView.as_view(), name='webhooks'),
     *router.urls,
 ]

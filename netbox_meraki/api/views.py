@@ -5,10 +5,13 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_seriali
 from rest_framework import serializers as drf_serializers
 from rest_framework import status
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import ParseError, PermissionDenied
 from rest_framework.generics import GenericAPIView
+from rest_framework.parsers import JSONParser
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.routers import APIRootView
+from rest_framework.views import APIView
 
 from netbox.api.authentication import TokenPermissions
 from netbox.api.viewsets import ETagMixin, NetBoxReadOnlyModelViewSet
@@ -31,6 +34,14 @@ from ..sync import (
     interrupt_dead_runs,
     reject_changes,
 )
+from ..webhooks import (
+    MalformedAlert,
+    authenticate,
+    ignore_reason,
+    queue_sync,
+    read_alert,
+    webhook_secret,
+)
 from . import serializers
 
 __all__ = (
@@ -40,6 +51,7 @@ __all__ = (
     'PluginSettingsView',
     'SyncRunChangeViewSet',
     'SyncRunViewSet',
+    'WebhookView',
 )
 
 
@@ -385,3 +397,55 @@ class ConnectionTestView(GenericAPIView):
                 client.close()
         return Response(self.get_serializer(data).data)
 
+
+
+class WebhookView(APIView):
+    """
+    Receives Meraki webhook alerts. Meraki sends no NetBox token: the alert's shared secret authenticates it.
+    """
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        auth=[],
+        request=inline_serializer('MerakiWebhookAlert', {
+            'sharedSecret': drf_serializers.CharField(),
+            'organizationId': drf_serializers.CharField(),
+            'networkId': drf_serializers.CharField(required=False),
+            'alertTypeId': drf_serializers.CharField(),
+        }),
+        responses={
+            200: OpenApiResponse(description='Ignored: the alert concerns nothing the plugin syncs.'),
+            202: OpenApiResponse(description='The network is queued for the next webhook sync.'),
+            400: OpenApiResponse(description='Not a Meraki alert.'),
+            403: OpenApiResponse(description='Wrong or missing shared secret.'),
+            404: OpenApiResponse(description='Webhooks are off (no webhook_secret configured).'),
+        },
+    )
+    def post(self, request):
+        if not webhook_secret():
+            return Response(
+                {'detail': "Meraki webhooks are off: set PLUGINS_CONFIG['netbox_meraki']['webhook_secret']."},
+                status=status.HTTP_404_NOT_FOUND,
+            )
+        try:
+            body = request.data
+        except ParseError:
+            body = None
+        if not isinstance(body, dict):
+            return Response({'detail': 'The body must be a JSON object.'}, status=status.HTTP_400_BAD_REQUEST)
+        if not authenticate(body, source=request.META.get('REMOTE_ADDR')):
+            return Response({'detail': 'Wrong or missing shared secret.'}, status=status.HTTP_403_FORBIDDEN)
+        try:
+            alert = read_alert(body)
+        except MalformedAlert as exc:
+            return Response({'detail': str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        if reason := ignore_reason(alert, PluginSettings.load()):
+            return Response({'detail': f'Ignored: {reason}.', 'queued': False})
+        queue_sync(alert.organization_id, [alert.network_id])
+        return Response(
+            {'detail': f'Network {alert.network_id} is queued for the next webhook sync of organization '
+                       f'{alert.organization_id}.', 'queued': True},
+            status=status.HTTP_202_ACCEPTED,
+        )

@@ -28,6 +28,9 @@ pytestmark = pytest.mark.django_db
 UI, API = 'plugins:netbox_meraki', 'plugins-api:netbox_meraki-api'
 # Pages anyone signed in may open: the API's index lists endpoint names, no data.
 OPEN_TO_EVERY_USER = {f'{API}:api-root'}
+# Meraki's webhooks come with no NetBox user: the shared secret in their body authenticates them, and
+# tests/api/test_webhooks.py checks that a wrong or missing one is refused and acts on nothing.
+AUTHENTICATED_BY_SHARED_SECRET = {f'{API}:webhooks'}
 
 
 def plugin_urls():
@@ -63,6 +66,8 @@ def run():
 def urls(run):
     paths = []
     for name, parameters in sorted(plugin_urls().items()):
+        if name in AUTHENTICATED_BY_SHARED_SECRET:
+            continue
         values = {parameter: (run.pk if parameter in ('pk', 'run_pk') else None) for parameter in parameters}
         if 'change' in name.rsplit(':', 1)[1] and 'pk' in values and 'changes' not in name:
             values['pk'] = run.changes.first().pk
@@ -102,6 +107,7 @@ def test_the_walk_finds_every_page_and_endpoint(run):
         'dashboard', 'sync', 'syncrun', 'syncrun_apply', 'syncrun_cancel', 'change_bulk_approve', 'settings',
         'settings_scheduling', 'syncrun-sync', 'syncrun-apply', 'change-approve', 'settings-test-connection',
     } <= names
+    assert AUTHENTICATED_BY_SHARED_SECRET <= set(plugin_urls())
 
 
 def test_every_page_and_endpoint_refuses_a_user_without_permission(run, meraki_config):
