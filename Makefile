@@ -24,7 +24,7 @@ setup:
 test: setup
 	@.venv/bin/ruff check .
 	@$(NETBOX) makemigrations netbox_meraki --check --dry-run
-	@$(PYTEST) $(PYTEST_ARGS)
+	@$(PYTEST) --durations=20 $(PYTEST_ARGS)
 
 dist: setup
 	@rm -rf dist

@@ -234,7 +234,8 @@ def test_sync_review_and_apply_in_the_browser(
     page.locator('#unlock_dashboard').click()
     page.get_by_role('link', name='Add Widget').click()
     page.locator('#id_widget_class').select_option('netbox_meraki.MerakiSyncWidget', force=True)
-    page.get_by_text('The last Meraki sync of each organization').wait_for()
+    # NetBox renders the widget's form on the select's change (htmx): slow on a busy machine.
+    page.get_by_text('The last Meraki sync of each organization').wait_for(timeout=3 * TIMEOUT_MS)
     shoot(page, '21-home-add-meraki-widget')
     page.locator('#htmx-modal').get_by_role('button', name='Save').click()
     widget = page.locator('.meraki-sync-widget')

@@ -63,6 +63,7 @@ class Dump:
         self.owned = {(row.object_type_id, row.object_id): f'{row.kind}:{row.meraki_id}'
                       for row in SyncedObject.objects.all()}
         self.names = {}
+        self.run_type = ContentType.objects.get_for_model(SyncRun)
 
     def identity(self, model, pk):
         if pk is None or model is None:
@@ -153,8 +154,9 @@ class Dump:
             'changelog': self.changelog(run.request_id),
             'tags': sorted((row.tag_id, str(self.by_type(row.content_type_id, row.object_id)))
                            for row in TaggedItem.objects.all()),
+            # Not the run's own entries: its record (not what it applied) differs between the runs in its times.
             'search': sorted((str(self.by_type(row.object_type_id, row.object_id)), row.field, row.type, row.value,
-                              row.weight) for row in CachedValue.objects.all()),
+                              row.weight) for row in CachedValue.objects.exclude(object_type=self.run_type)),
             # Background jobs queued by NetBox's signals (rendering config contexts), with what they are for.
             'jobs': sorted((job.name, job.object_type_id, job.object_id, job.status) for job in Job.objects.all()),
             'ownership': sorted((row.kind, row.meraki_id, str(self.by_type(row.object_type_id, row.object_id)),
