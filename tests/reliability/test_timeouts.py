@@ -22,14 +22,14 @@ from netbox_meraki.sync import apply_review, approve_changes
 
 from .conftest import assert_converged, sync, sync_and_review
 
-# Committed, as a worker commits: a stop in the middle of a query leaves the connection unusable, and Django then drops
-# it (which releases the session's lock) where a test's enclosing transaction could not recover.
-pytestmark = pytest.mark.scale('small')
-
 
 @pytest.fixture
 def approved_review(committed, meraki_config, org_id):
-    """A first sync's plan (over a thousand changes), approved and waiting to be applied."""
+    """
+    A first sync's plan (hundreds of changes), approved and waiting to be applied. Committed, as a worker commits: a
+    stop in the middle of a query leaves the connection unusable, and Django then drops it (which releases the
+    session's lock), where a test's enclosing transaction could not recover.
+    """
     run = sync(org_id, SyncModeChoices.REVIEW)
     approve_changes(run)
     return run
@@ -43,7 +43,7 @@ def stopped_during_the_apply(exception):
     """
     def arm(sender, **kwargs):
         post_save.disconnect(arm, sender=Device)
-        signal.setitimer(signal.ITIMER_REAL, 0.3)
+        signal.setitimer(signal.ITIMER_REAL, 0.2)
 
     def stop(signum, frame):
         raise exception
