@@ -35,8 +35,15 @@ def grant(django_user_model):
 
 
 @pytest.fixture
+def admin_user(django_user_model):
+    """pytest-django's (its admin_client logs it in by force), without a password to hash: a second per test."""
+    return django_user_model.objects.create_superuser(username='admin', password=None)
+
+
+@pytest.fixture
 def user(django_user_model):
-    return django_user_model.objects.create_user(username='operator', password='operator')
+    """Without a password to hash: user_client logs it in by force."""
+    return django_user_model.objects.create_user(username='operator')
 
 
 @pytest.fixture

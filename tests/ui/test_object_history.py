@@ -20,19 +20,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def admin_client(client, django_user_model):
-    """pytest-django's, without hashing a password twice (a second per test)."""
-    client.force_login(django_user_model.objects.create_superuser(username='admin', password=None))
-    return client
-
-
-@pytest.fixture
-def user(django_user_model):
-    """tests/ui/conftest.py's, without a password to hash: user_client logs it in by force."""
-    return django_user_model.objects.create_user(username='operator')
-
-
-@pytest.fixture
 def synced(meraki_config, org_id):
     """A first sync, applied: it creates every site and device."""
     return run_sync(org_id, SyncModeChoices.AUTO)

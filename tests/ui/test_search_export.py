@@ -29,19 +29,6 @@ CHANGES = reverse('plugins:netbox_meraki:change_list')
 BULK_DELETE = reverse('plugins:netbox_meraki:syncrun_bulk_delete')
 
 
-@pytest.fixture
-def admin_client(client, django_user_model):
-    """pytest-django's, without hashing a password twice (a second per test)."""
-    client.force_login(django_user_model.objects.create_superuser(username='admin', password=None))
-    return client
-
-
-@pytest.fixture
-def user(django_user_model):
-    """tests/ui/conftest.py's, without a password to hash: user_client logs it in by force."""
-    return django_user_model.objects.create_user(username='operator')
-
-
 def make_run(organization, status=RunStatusChoices.COMPLETED, **fields):
     return SyncRun.objects.create(
         organization_id=organization[0], organization_name=organization[1], mode=SyncModeChoices.AUTO,
