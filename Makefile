@@ -4,6 +4,9 @@ SHELL := /bin/bash
 NETBOX := dev/netbox
 # Tests use Redis databases of their own, so a running demo's worker never picks up a test's jobs.
 PYTEST := source dev/env.sh && REDIS_TASKS_DB=6 REDIS_CACHING_DB=7 .venv/bin/python -m pytest
+# make test runs the suite in parallel processes (pytest-xdist), each with a test database and Redis databases of its
+# own (dev/configuration.py). Most tests wait on the simulator's rate limit, not on a core: more workers than cores.
+TEST_WORKERS ?= 3
 
 .PHONY: help setup test test-dist dist soak lint demo bench clean
 
@@ -24,7 +27,7 @@ setup:
 test: setup
 	@.venv/bin/ruff check .
 	@$(NETBOX) makemigrations netbox_meraki --check --dry-run
-	@$(PYTEST) --durations=20 $(PYTEST_ARGS)
+	@$(PYTEST) -n $(TEST_WORKERS) --durations=20 $(PYTEST_ARGS)
 
 dist: setup
 	@rm -rf dist

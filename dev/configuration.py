@@ -34,9 +34,12 @@ _redis = {
     'PASSWORD': '',
     'SSL': False,
 }
+# Each pytest-xdist worker (gw0, gw1, ...) has a test database of its own (pytest-django adds the suffix) and, here,
+# Redis databases of its own: two more per worker above the ones the environment names.
+_worker = int(os.environ.get('PYTEST_XDIST_WORKER', 'gw0').removeprefix('gw'))
 REDIS = {
-    'tasks': {**_redis, 'DATABASE': int(os.environ.get('REDIS_TASKS_DB', '4'))},
-    'caching': {**_redis, 'DATABASE': int(os.environ.get('REDIS_CACHING_DB', '5'))},
+    'tasks': {**_redis, 'DATABASE': int(os.environ.get('REDIS_TASKS_DB', '4')) + 2 * _worker},
+    'caching': {**_redis, 'DATABASE': int(os.environ.get('REDIS_CACHING_DB', '5')) + 2 * _worker},
 }
 
 DEBUG = os.environ.get('NETBOX_DEBUG', '') == '1'
