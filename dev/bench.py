@@ -1,16 +1,19 @@
 """
 Benchmark of the sync engine (run by `make bench`): for organizations of growing size served by the Meraki
 simulator in its own process (realistic latency, Meraki's 10 requests/s limit), a dry run on the empty NetBox
-(fetch and plan only), a first sync and a second sync with nothing changed, each measured in API calls, database
-queries, writes and time. A size given as `<devices>:plan` is measured by its dry run only.
+(fetch and plan only), a first sync, a second sync with nothing changed reading every network (a full read), then
+change-driven syncs: nothing changed ('next'), and one network's SSID renamed ('1 net'). Each is measured in API
+calls, database queries, writes and time. A size given as `<devices>:plan` is measured by its dry run only.
 """
 
+import json
 import os
 import resource
 import socket
 import subprocess
 import sys
 import time
+import urllib.request
 
 import django
 
@@ -21,6 +24,7 @@ from django.db import connection  # noqa: E402
 from core.models import ObjectChange  # noqa: E402
 
 from netbox_meraki.choices import SyncModeChoices  # noqa: E402
+from netbox_meraki.models import NetworkRead  # noqa: E402
 from netbox_meraki.sync import MerakiSyncService  # noqa: E402
 
 API_KEY = 'bench-key-0123456789abcdef0123456789abcdef'
@@ -60,11 +64,21 @@ def start_simulator(devices, latency_ms):
     return process, base_url
 
 
-def measure(organization_id, mode=SyncModeChoices.AUTO):
+def rename_an_ssid(base_url, organization_id):
+    """Through the simulator's control API: the first SSID of a wireless network gets a new name (a logged change)."""
+    network_id = NetworkRead.objects.filter(organization_id=organization_id, data__has_key='ssids').order_by(
+        'network_id').values_list('network_id', flat=True).first()
+    body = json.dumps({'network_id': network_id, 'number': 0, 'name': 'Renamed for the benchmark'}).encode()
+    control = base_url.split('/api/v1')[0] + '/_sim'
+    urllib.request.urlopen(urllib.request.Request(f'{control}/mutations/rename_ssid', data=body, method='POST'))
+
+
+def measure(organization_id, mode=SyncModeChoices.AUTO, full_read=False):
     queries = QueryCounter()
     start = time.monotonic()
     with connection.execute_wrapper(queries):
-        (run,) = MerakiSyncService().sync_all(mode=mode, organization_ids=[organization_id], background=False)
+        (run,) = MerakiSyncService().sync_all(mode=mode, organization_ids=[organization_id], background=False,
+                                              full_read=full_read)
     wall = time.monotonic() - start
     fetch = run.timings.get('fetch', 0)
     return {
@@ -104,9 +118,12 @@ def main():
     try:
         config['base_url'] = base_url
         organization_id = MerakiSyncService.visible_organizations()[0]
-        results = {'dry run': measure(organization_id, SyncModeChoices.DRY_RUN)}
+        results = {'dry run': measure(organization_id, SyncModeChoices.DRY_RUN, full_read=True)}
         if only != 'plan':
-            results.update(first=measure(organization_id), second=measure(organization_id))
+            results.update(first=measure(organization_id, full_read=True),
+                           second=measure(organization_id, full_read=True), next=measure(organization_id))
+            rename_an_ssid(base_url, organization_id)
+            results['1 net'] = measure(organization_id)
     finally:
         process.terminate()
         process.wait()
@@ -120,7 +137,9 @@ def main():
     first, second = results['first'], results['second']
     print(f'{"":>8} first sync wall / (API floor + apply) = '
           f'{first["wall_s"] / (first["api_floor_s"] + first["apply_s"]):.2f}; '
-          f'second sync outside the API / first = {second["outside_api_s"] / first["outside_api_s"]:.3f}')
+          f'second sync outside the API / first = {second["outside_api_s"] / first["outside_api_s"]:.3f}; '
+          f'API calls: change-driven / full read = {results["next"]["api_calls"] / second["api_calls"]:.3f}, '
+          f'one changed network adds {results["1 net"]["api_calls"] - results["next"]["api_calls"]}')
 
 
 if __name__ == '__main__':

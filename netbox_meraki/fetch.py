@@ -10,13 +10,16 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 import meraki
 from rq.timeouts import BaseTimeoutException
 
 from . import __version__
 
-__all__ = ('DashboardClient', 'FetchError', 'Snapshot', 'fetch_organization', 'list_organizations')
+__all__ = (
+    'DashboardClient', 'FetchError', 'Snapshot', 'fetch_organization', 'list_organizations', 'network_reads',
+)
 
 logger = logging.getLogger('netbox_meraki.fetch')
 
@@ -25,15 +28,28 @@ CALLER = f'NetBoxMeraki/{__version__} netbox-meraki'
 # Largest page each org-wide endpoint allows: fewer requests for the same data.
 PER_PAGE = {
     'networks': 1000,
-    'devices': 1000,
+    'devices': 5000,
     'availabilities': 1000,
     'uplinks': 1000,
     'switch_ports': 50,
     'topology': 20,
     'inventory': 1000,
+    'configuration_changes': 5000,
 }
 # Per-network calls run in parallel: latency, not bandwidth, bounds a sequential client.
 NETWORK_WORKERS = 8
+# What a change-driven read reuses for a network whose configuration has not changed: the per-network endpoints and
+# the org-wide ones that can be asked for some networks only. Devices, their availability and their uplink addresses
+# change without a configuration change (a DHCP lease, a power cut): they are read in full every time.
+PER_NETWORK = ('vlans', 'single_lan', 'ssids')
+NETWORK_SCOPED = ('switch_ports', 'topology')
+# Stored reads of another layout are read again, not misread.
+READ_FORMAT = 1
+# Meraki's change log and this host's clock may disagree a little: a change logged this long before a network's
+# last read counts as made after it. Reading a network once more costs a call; missing a change costs drift.
+CLOCK_MARGIN = timedelta(minutes=5)
+# More changed networks than this, and the network-scoped endpoints are read in full (fewer, fuller pages).
+MAXIMUM_NETWORK_FILTER = 100
 
 
 class FetchError(Exception):
@@ -173,6 +189,11 @@ class Snapshot:
     # source ('vlans', 'ssids') -> {network id: error}: what one network's calls could not read.
     network_errors: dict = field(default_factory=dict)
     invalid: list = field(default_factory=list)
+    # When the read started, and (change-driven reads) the networks read now; None when every network was.
+    read_at: datetime | None = None
+    networks_read: set | None = None
+    # Why a change-driven read read every network after all (the change log could not be read).
+    full_read_reason: str = ''
 
     def network_failed(self, source, network_id):
         return network_id in self.network_errors.get(source, {})
@@ -224,25 +245,32 @@ ENDPOINTS = {
     'switch_ports': ('getOrganizationSwitchPortsBySwitch', 'serial'),
     'topology': ('getOrganizationSwitchPortsTopologyDiscoveryByDevice', 'serial'),
     'inventory': ('getOrganizationInventoryDevices', 'serial'),
+    'configuration_changes': ('getOrganizationConfigurationChanges', 'ts'),
 }
 
 
-def fetch_organization(client, organization_id, network_ids=None, inventory=False):
+def fetch_organization(client, organization_id, network_ids=None, inventory=False, previous=None):
     """
     Read one organization: org-wide, paginated calls for networks, devices, availabilities, uplink
     addresses, switch ports, LLDP/CDP neighbours (and unassigned inventory when asked), all concurrently;
     then per-network calls only where Meraki has no org-wide endpoint (appliance VLANs, SSIDs), for the
     networks whose products need them. Never per-device calls. Raises FetchError only when the organization
     itself cannot be read; any other failure is recorded in the snapshot.
+
+    `previous` ({network id: {'read_at': datetime, 'data': what network_reads() gave}}) makes the read change-driven:
+    Meraki's configuration change log says which networks changed since their last read, and only those (and networks
+    without a usable previous read) are read per network and in the network-scoped endpoints; the others' last read is
+    reused. Every other endpoint is read in full.
     """
     api = client.dashboard.organizations
     switch = client.dashboard.switch
+    read_at = datetime.now(UTC)
     try:
         organization = call('getOrganization', api.getOrganization, organization_id)
     except FetchError as exc:
         hint = ' Check the id, and that the API key can see this organization.' if exc.status == 404 else ''
         raise FetchError(f'Organization {organization_id} could not be read: {exc}.{hint}', exc.status) from None
-    snapshot = Snapshot(organization=organization, network_ids=list(network_ids or []))
+    snapshot = Snapshot(organization=organization, network_ids=list(network_ids or []), read_at=read_at)
     network_filter = {'networkIds': list(network_ids)} if network_ids else {}
     requests = {
         'networks': (api.getOrganizationNetworks, {}),
@@ -254,11 +282,26 @@ def fetch_organization(client, organization_id, network_ids=None, inventory=Fals
     }
     if inventory:
         requests['inventory'] = (api.getOrganizationInventoryDevices, {'usedState': 'unused'})
+    previous = {
+        network_id: entry for network_id, entry in (previous or {}).items()
+        if entry.get('data', {}).get('format') == READ_FORMAT
+    }
+    if previous and not network_ids:
+        # The network-scoped endpoints wait until the change log has said which networks to read.
+        scoped = {name: requests.pop(name) for name in NETWORK_SCOPED}
+        since = min(entry['read_at'] for entry in previous.values()) - CLOCK_MARGIN
+        requests['configuration_changes'] = (
+            api.getOrganizationConfigurationChanges, {'t0': since.strftime('%Y-%m-%dT%H:%M:%SZ')},
+        )
+    else:
+        scoped = None
 
-    def fetch(name):
-        function, filters = requests[name]
+    def fetch(name, **extra):
+        function, filters = requests[name] if name in requests else scoped[name]
         operation, key = ENDPOINTS[name]
-        items = call(operation, function, organization_id, total_pages='all', perPage=PER_PAGE[name], **filters)
+        items = call(
+            operation, function, organization_id, total_pages='all', perPage=PER_PAGE[name], **filters, **extra,
+        )
         if isinstance(items, dict) and isinstance(items.get('items'), list):
             items = items['items']  # the newer endpoints answer {"items": [...], "meta": {...}}
         if not isinstance(items, list):
@@ -272,26 +315,147 @@ def fetch_organization(client, organization_id, network_ids=None, inventory=Fals
         return valid
 
     failures = []
+    changes = None
     with ThreadPoolExecutor(max_workers=len(requests), thread_name_prefix='meraki-fetch') as pool:
         futures = {name: pool.submit(fetch, name) for name in requests}
         for name, future in futures.items():
             try:
-                setattr(snapshot, name, future.result())
+                result = future.result()
             except FetchError as exc:
-                snapshot.errors[name] = str(exc)
+                if name == 'configuration_changes':
+                    snapshot.full_read_reason = f'the configuration change log could not be read ({exc})'
+                else:
+                    snapshot.errors[name] = str(exc)
                 failures.append(exc)
+                continue
+            if name == 'configuration_changes':
+                changes = result
+            else:
+                setattr(snapshot, name, result)
     refuse_on_key_error(failures, organization_id)
 
     if snapshot.networks is not None and network_ids:
         wanted = set(network_ids)
         snapshot.networks = [network for network in snapshot.networks if network['id'] in wanted]
+    reused = {}
+    if scoped is not None:
+        if snapshot.networks is not None and snapshot.devices is not None and changes is not None:
+            snapshot.networks_read = changed_networks(snapshot.networks, snapshot.devices, previous, changes)
+            reused = {
+                network['id']: previous[network['id']]['data'] for network in snapshot.networks
+                if network['id'] not in snapshot.networks_read
+            }
+        read_network_scoped(snapshot, fetch, scoped, reused)
     if snapshot.networks is not None:
-        fetch_networks(client, snapshot)
+        fetch_networks(client, snapshot, reused)
     return snapshot
 
 
-def fetch_networks(client, snapshot):
-    """Appliance VLANs (or the single LAN) and SSIDs, per network, in parallel within the rate limit."""
+def changed_networks(networks, devices, previous, changes):
+    """
+    The networks to read again: those without a previous read, those with a configuration change logged since theirs
+    (in the network, or in the configuration template it is bound to), and those whose devices are not the ones they
+    had then (a device added, removed or moved, which also changes what their switches see over LLDP and CDP).
+    """
+    changed_at = {}
+    for change in changes:
+        try:
+            moment = datetime.fromisoformat(change['ts'].replace('Z', '+00:00'))
+        except ValueError:
+            moment = datetime.max.replace(tzinfo=UTC)  # an unreadable time counts as recent
+        network_id = change.get('networkId')
+        if network_id and moment > changed_at.get(network_id, datetime.min.replace(tzinfo=UTC)):
+            changed_at[network_id] = moment
+    members = {}
+    for device in devices:
+        members.setdefault(device.get('networkId'), set()).add(device['serial'])
+    changed = set()
+    for network in networks:
+        entry = previous.get(network['id'])
+        if entry is None or set(entry['data'].get('devices', ())) != members.get(network['id'], set()):
+            changed.add(network['id'])
+            continue
+        since = entry['read_at'] - CLOCK_MARGIN
+        if any(
+            changed_at.get(key, datetime.min.replace(tzinfo=UTC)) >= since
+            for key in (network['id'], network.get('configTemplateId')) if key
+        ):
+            changed.add(network['id'])
+    return changed
+
+
+def read_network_scoped(snapshot, fetch, scoped, reused):
+    """
+    Switch ports and LLDP/CDP topology of a change-driven read: asked for the networks read now, the rest reused. A
+    reused entry counts only for a device still in the network it was read in (one that moved is in a network read
+    now, since Meraki logs the move there).
+    """
+    if snapshot.devices is None:
+        for name in scoped:
+            snapshot.errors[name] = f'{ENDPOINTS[name][0]} was not read: the devices could not be'
+        return
+    device_network = {device['serial']: device.get('networkId') for device in snapshot.devices}
+    to_read = snapshot.networks_read
+    for name in scoped:
+        try:
+            if to_read is None or len(to_read) > MAXIMUM_NETWORK_FILTER:
+                fresh = fetch(name)
+            elif to_read:
+                fresh = fetch(name, networkIds=sorted(to_read))
+            else:
+                fresh = []
+        except FetchError as exc:
+            snapshot.errors[name] = str(exc)
+            continue
+        seen = {entry['serial'] for entry in fresh}
+        kept = [
+            entry for network_id, data in reused.items() for entry in data.get(name, [])
+            if device_network.get(entry['serial']) == network_id and entry['serial'] not in seen
+        ]
+        setattr(snapshot, name, fresh + kept)
+
+
+def network_reads(snapshot):
+    """
+    What to store of this read for the next change-driven one: {network id: data} for each network read now in
+    full (per-network calls answered, network-scoped endpoints read). Networks reused keep their stored read.
+    """
+    if snapshot.networks is None or snapshot.devices is None or any(
+        snapshot.errors.get(name) for name in NETWORK_SCOPED
+    ):
+        return {}
+    device_network = {device['serial']: device.get('networkId') for device in snapshot.devices}
+    # Per network: its devices, and its devices' entries in each network-scoped endpoint.
+    grouped = {}
+    for serial, network_id in device_network.items():
+        grouped.setdefault(network_id, {'devices': [], **{source: [] for source in NETWORK_SCOPED}})
+        grouped[network_id]['devices'].append(serial)
+    for source in NETWORK_SCOPED:
+        for entry in getattr(snapshot, source):
+            if entry['serial'] in device_network:
+                grouped[device_network[entry['serial']]][source].append(entry)
+    failed = {network_id for errors in snapshot.network_errors.values() for network_id in errors}
+    reads = {}
+    for network in snapshot.networks:
+        network_id = network['id']
+        if network_id in failed or (snapshot.networks_read is not None and network_id not in snapshot.networks_read):
+            continue
+        data = {'format': READ_FORMAT, 'devices': [], **{source: [] for source in NETWORK_SCOPED}}
+        data.update(grouped.get(network_id, {}))
+        data['devices'] = sorted(data['devices'])
+        for source in PER_NETWORK:
+            if network_id in getattr(snapshot, source):
+                data[source] = getattr(snapshot, source)[network_id]
+        reads[network_id] = data
+    return reads
+
+
+def fetch_networks(client, snapshot, reused=None):
+    """
+    Appliance VLANs (or the single LAN) and SSIDs, per network, in parallel within the rate limit; for a network in
+    `reused` ({network id: stored read}), what was stored.
+    """
+    reused = reused or {}
     appliance, wireless = client.dashboard.appliance, client.dashboard.wireless
 
     def addressing(network_id):
@@ -317,6 +481,11 @@ def fetch_networks(client, snapshot):
 
     tasks = []
     for network in snapshot.networks:
+        if network['id'] in reused:
+            for source in PER_NETWORK:
+                if source in reused[network['id']]:
+                    getattr(snapshot, source)[network['id']] = reused[network['id']][source]
+            continue
         products = network.get('productTypes') or []
         if 'appliance' in products:
             tasks.append(('vlans', network['id'], addressing))

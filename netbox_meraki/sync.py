@@ -7,6 +7,7 @@ import logging
 import time
 from collections import Counter
 from contextlib import contextmanager
+from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -21,10 +22,10 @@ from users.models import User
 from .apply import apply_changes, describe, record_networks
 from .choices import ChangeStateChoices, RunStatusChoices, RunTriggerChoices, SyncModeChoices
 from .event_types import announce_outcome
-from .fetch import DashboardClient, FetchError, fetch_organization, list_organizations
+from .fetch import DashboardClient, FetchError, fetch_organization, list_organizations, network_reads
 from .locks import release_organization, serialize_triggers, try_lock_organization
 from .mapping import MappingOptions, map_snapshot
-from .models import DEFAULT_ROLE_NAMES, Change, PluginSettings, SyncedObject, SyncRun
+from .models import DEFAULT_ROLE_NAMES, Change, NetworkRead, PluginSettings, SyncedObject, SyncRun
 from .plan import NetBoxState, build_plan, stale_reason
 from .secrets import redact
 
@@ -99,10 +100,11 @@ class MerakiSyncService:
         self.trigger = trigger
         self.refused = []
 
-    def sync_all(self, mode=None, organization_ids=None, network_ids=None, background=True):
+    def sync_all(self, mode=None, organization_ids=None, network_ids=None, background=True, full_read=False):
         """
         Sync each organization (the given ones, else the configured ones, else every one the key sees) as its
-        own run: one background job per organization, or one after the other in this process. Returns the runs
+        own run: one background job per organization, or one after the other in this process. With `full_read`,
+        every network is read from Meraki, not only those whose configuration changed. Returns the runs
         started. Organizations that are already syncing are listed in `self.refused`; when none could start,
         raises SyncAlreadyRunning for the first.
         """
@@ -126,7 +128,7 @@ class MerakiSyncService:
                 # A foreground run takes its organization's lock as it is created and runs at once, and a background
                 # run gets its job in the same transaction, so no other trigger ever sees it waiting without either.
                 run = create_run(organization_id, mode, network_ids, self.trigger, self.user, lock=not background,
-                                 enqueue=background, api_calls=(0, 0) if runs else lookup_calls)
+                                 enqueue=background, api_calls=(0, 0) if runs else lookup_calls, full_read=full_read)
             except SyncAlreadyRunning as exc:
                 self.refused.append(exc)
                 continue
@@ -191,7 +193,8 @@ def interrupt_dead_runs():
         active_run(organization_id)
 
 
-def create_run(organization_id, mode, network_ids, trigger, user, lock=False, enqueue=False, api_calls=(0, 0)):
+def create_run(organization_id, mode, network_ids, trigger, user, lock=False, enqueue=False, api_calls=(0, 0),
+               full_read=False):
     """
     A new pending run, unless the organization has a live one. With `lock`, also take the organization's lock
     for this database session, for a run that starts at once; with `enqueue`, give it its background job.
@@ -204,7 +207,7 @@ def create_run(organization_id, mode, network_ids, trigger, user, lock=False, en
             raise SyncRefused(f'Another process is syncing organization {organization_id}.')
         run = SyncRun.objects.create(
             organization_id=str(organization_id), mode=mode, network_ids=list(network_ids or []),
-            trigger=trigger, user=user, api_calls=api_calls[0], api_rate_limited=api_calls[1],
+            trigger=trigger, user=user, api_calls=api_calls[0], api_rate_limited=api_calls[1], full_read=full_read,
         )
         if enqueue:
             enqueue_job(run, user)
@@ -312,6 +315,48 @@ def finish(run, changes, fetch_errors=()):
         run.log_line('warning', f'{problems} changes were not applied (conflict, failure or missing dependency).')
 
 
+def previous_reads(run, settings):
+    """
+    What a change-driven read of the run's organization starts from ({network id: stored read}), or None when this run
+    reads every network: asked to, change-driven reads are off (full_read_hours = 0), the run covers some networks
+    only, nothing is stored yet, or the oldest stored read (that of the last full read) is older than full_read_hours.
+    """
+    if run.full_read or not settings.full_read_hours or run.network_ids:
+        return None
+    reads = {
+        read.network_id: {'read_at': read.read_at, 'data': read.data}
+        for read in NetworkRead.objects.filter(organization_id=run.organization_id)
+    }
+    if not reads or min(read['read_at'] for read in reads.values()) < (
+        timezone.now() - timedelta(hours=settings.full_read_hours)
+    ):
+        return None
+    return reads
+
+
+def store_reads(run, snapshot):
+    """
+    Keep what this read returned per network for the next change-driven one. A network that could not be read in full
+    loses its stored read (it is read again next time); a read of the whole organization drops the networks gone.
+    """
+    reads = network_reads(snapshot)
+    if snapshot.networks is None or (not reads and snapshot.errors):
+        return
+    stored = NetworkRead.objects.filter(organization_id=run.organization_id)
+    with transaction.atomic():
+        kept = {network['id'] for network in snapshot.networks}
+        failed = {network_id for errors in snapshot.network_errors.values() for network_id in errors}
+        if run.network_ids:
+            stored.filter(network_id__in=failed).delete()
+        else:
+            stored.exclude(network_id__in=kept - failed).delete()
+        stored.filter(network_id__in=reads).delete()
+        NetworkRead.objects.bulk_create(
+            NetworkRead(organization_id=run.organization_id, network_id=network_id, read_at=snapshot.read_at, data=data)
+            for network_id, data in reads.items()
+        )
+
+
 def execute_run(run, locked=False):
     """
     Fetch, map and plan one organization, then apply the plan (auto) or keep it (review, dry run). `locked`
@@ -331,12 +376,15 @@ def execute_run(run, locked=False):
         settings = PluginSettings.load()
         save_progress(run, phase='fetch')
         client = dashboard_client()
+        previous = previous_reads(run, settings)
+        run.full_read = previous is None
         with timed(run, 'fetch'):
             snapshot = fetch_organization(
-                client, run.organization_id, run.network_ids, inventory=settings.sync_inventory,
+                client, run.organization_id, run.network_ids, inventory=settings.sync_inventory, previous=previous,
             )
         run.organization_name = str(snapshot.organization.get('name') or '')[:255]
         count_calls()
+        store_reads(run, snapshot)
         failures = list(snapshot.errors.values()) + [
             error for errors in snapshot.network_errors.values() for error in errors.values()
         ]
@@ -349,6 +397,14 @@ def execute_run(run, locked=False):
             f'in {client.calls} API calls ({client.rate_limited} answered 429'
             + (f', {client.waited:.0f} s waited for them).' if client.waited >= 1 else ').')
         ))
+        if snapshot.full_read_reason:
+            run.full_read = True
+            run.log_line('warning', f'Every network was read: {snapshot.full_read_reason}.')
+        elif snapshot.networks_read is not None:
+            run.log_line('info', (
+                f'Read {len(snapshot.networks_read)} of {len(snapshot.networks or [])} networks again: the others have '
+                'no configuration change logged, nor a device added, moved or removed, since they were last read.'
+            ))
 
         if run.cancel_requested_now():
             finish(run, changes)

@@ -20,7 +20,7 @@ from ..choices import (
 )
 from ..secrets import redact
 
-__all__ = ('Change', 'SyncRun')
+__all__ = ('Change', 'NetworkRead', 'SyncRun')
 
 logger = logging.getLogger('netbox_meraki.sync')
 
@@ -68,6 +68,14 @@ class SyncRun(EventRulesMixin, ExportTemplatesMixin, models.Model):
     error = models.TextField(verbose_name=_('error'), blank=True)
     log = models.JSONField(verbose_name=_('log'), default=list, blank=True)
     cancel_requested = models.BooleanField(default=False)
+    full_read = models.BooleanField(
+        verbose_name=_('full read'),
+        default=False,
+        help_text=_(
+            'Read every network from Meraki. Otherwise only the networks whose configuration changed since they were '
+            'last read are, and what was read then is used for the others.'
+        ),
+    )
 
     objects = RestrictedQuerySet.as_manager()
 
@@ -177,3 +185,26 @@ class Change(ExportTemplatesMixin, models.Model):
     def fields(self):
         """Names of the fields this change sets, in a stable order."""
         return sorted(set(self.before) | set(self.after))
+
+
+class NetworkRead(models.Model):
+    """
+    What the last read of one Meraki network returned from the endpoints read per network, or filtered by network
+    (appliance VLANs or single LAN, SSIDs, switch ports, LLDP/CDP topology), and when that read started. A change-driven
+    sync reuses it for a network whose configuration has not changed since.
+    """
+
+    organization_id = models.CharField(max_length=50)
+    network_id = models.CharField(max_length=50)
+    read_at = models.DateTimeField()
+    data = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = (
+            models.UniqueConstraint(fields=('organization_id', 'network_id'), name='netbox_meraki_networkread_unique'),
+        )
+        verbose_name = _('network read')
+        verbose_name_plural = _('network reads')
+
+    def __str__(self):
+        return f'{self.network_id} read {self.read_at:%Y-%m-%d %H:%M}'

@@ -209,6 +209,15 @@ class PluginSettings(ChangeLoggedModel):
         choices=SyncModeChoices,
         default=SyncModeChoices.REVIEW,
     )
+    full_read_hours = models.PositiveSmallIntegerField(
+        verbose_name=_('full read every (hours)'),
+        default=24,
+        validators=[MaxValueValidator(720)],
+        help_text=_(
+            'Between full reads, a sync reads from Meraki only the networks whose configuration changed (Meraki\'s '
+            'change log), and reuses the last read of the others. 0: every sync reads every network.'
+        ),
+    )
     last_scheduled_sync = models.DateTimeField(
         verbose_name=_('last scheduled sync'),
         blank=True,

@@ -70,9 +70,9 @@ def sync(org_id, mode=SyncModeChoices.AUTO, **kwargs):
     return run
 
 
-def sync_and_review(org_id, mode=SyncModeChoices.AUTO):
+def sync_and_review(org_id, mode=SyncModeChoices.AUTO, **kwargs):
     """A sync; when it waits for review (review mode, or held removals), everything approved and applied."""
-    run = sync(org_id, mode)
+    run = sync(org_id, mode, **kwargs)
     if run.status == RunStatusChoices.AWAITING_REVIEW:
         approve_changes(run)
         run = apply_review(run, background=False)

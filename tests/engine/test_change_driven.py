@@ -1,0 +1,195 @@
+"""
+Change-driven reads: between full reads, a sync reads from Meraki again only the networks whose configuration changed
+(Meraki's change log says which), and reuses the last read of the others. Real SDK, simulator, NetBox.
+"""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from dcim.models import Cable
+from wireless.models import WirelessLAN
+
+from netbox_meraki.choices import RunStatusChoices, SyncModeChoices
+from netbox_meraki.models import NetworkRead, PluginSettings, SyncedObject
+from netbox_meraki.sync import MerakiSyncService
+
+pytestmark = pytest.mark.django_db
+
+ORG = 'GET /organizations/{organizationId}'
+PER_NETWORK = (
+    'GET /networks/{networkId}/appliance/vlans',
+    'GET /networks/{networkId}/appliance/vlans/settings',
+    'GET /networks/{networkId}/appliance/singleLan',
+    'GET /networks/{networkId}/wireless/ssids',
+)
+SCOPED = (f'{ORG}/switch/ports/bySwitch', f'{ORG}/switch/ports/topology/discovery/byDevice')
+CHANGES = f'{ORG}/configurationChanges'
+# Read in full on every sync: they change without a configuration change (statuses, DHCP addresses).
+ALWAYS = (ORG, f'{ORG}/networks', f'{ORG}/devices', f'{ORG}/devices/availabilities',
+          f'{ORG}/devices/uplinks/addresses/byDevice')
+
+
+def sync(org_id, mode=SyncModeChoices.AUTO, **kwargs):
+    (run,) = MerakiSyncService().sync_all(mode=mode, organization_ids=[org_id], background=False, **kwargs)
+    return run
+
+
+def per_network_calls(simulator):
+    counts = simulator.counts()
+    return sum(counts.get(endpoint, 0) for endpoint in PER_NETWORK)
+
+
+def wireless_network(simulator, org_id):
+    networks = simulator.dashboard.orgs[org_id].networks
+    return next(networks[n] for n in sorted(networks) if 'wireless' in networks[n]['productTypes'])
+
+
+@pytest.fixture
+def synced(simulator, meraki_config, org_id):
+    """A first (full) sync of the organization, then counting from zero."""
+    run = sync(org_id)
+    assert run.status == RunStatusChoices.COMPLETED, run.log
+    assert run.full_read
+    simulator.reset_counts()
+    return run
+
+
+def test_a_first_sync_reads_every_network_and_stores_each_read(simulator, org_id, synced):
+    networks = simulator.dashboard.orgs[org_id].networks
+    reads = {read.network_id: read for read in NetworkRead.objects.filter(organization_id=org_id)}
+    assert set(reads) == set(networks)
+    for network_id, network in networks.items():
+        data = reads[network_id].data
+        assert ('ssids' in data) == ('wireless' in network['productTypes'])
+        assert ('vlans' in data or 'single_lan' in data) == ('appliance' in network['productTypes'])
+        assert reads[network_id].read_at <= synced.started + timedelta(seconds=5)
+
+
+def test_an_unchanged_organization_is_read_without_a_per_network_call(simulator, org_id, synced):
+    run = sync(org_id)
+
+    assert run.status == RunStatusChoices.COMPLETED, run.log
+    assert not run.full_read
+    assert run.counts == {}
+    counts = simulator.counts()
+    assert per_network_calls(simulator) == 0
+    assert not any(counts.get(endpoint) for endpoint in SCOPED)
+    assert set(counts) == {*ALWAYS, CHANGES}
+    assert run.api_calls == simulator.total_requests() == len(ALWAYS) + 1
+    assert any('Read 0 of' in line['message'] for line in run.log)
+
+
+def test_a_changed_network_alone_is_read_again_and_its_change_synced(simulator, org_id, synced):
+    network = wireless_network(simulator, org_id)
+    simulator.rename_ssid(network['id'], 0, 'Renamed by the operator')
+    before = dict(NetworkRead.objects.values_list('network_id', 'read_at'))
+
+    run = sync(org_id)
+
+    assert run.status == RunStatusChoices.COMPLETED, run.log
+    assert not run.full_read
+    counts = simulator.counts()
+    assert counts['GET /networks/{networkId}/wireless/ssids'] == 1
+    assert counts.get('GET /networks/{networkId}/appliance/vlans', 0) == ('appliance' in network['productTypes'])
+    assert per_network_calls(simulator) <= 3  # with a single LAN: VLANs refused, their settings, the LAN
+    assert WirelessLAN.objects.filter(ssid='Renamed by the operator').exists()
+    read = NetworkRead.objects.get(organization_id=org_id, network_id=network['id'])
+    assert read.read_at >= run.started - timedelta(seconds=1)
+    assert read.data['ssids'][0]['name'] == 'Renamed by the operator'
+    # The others keep the read of the first sync.
+    assert dict(NetworkRead.objects.exclude(network_id=network['id']).values_list('network_id', 'read_at')) == {
+        network_id: read_at for network_id, read_at in before.items() if network_id != network['id']}
+
+
+def test_a_new_network_is_read(simulator, org_id, synced):
+    network_id = simulator.add_network(org_id, 'Pop-up Store', ['wireless'])
+    simulator.reset_counts()
+
+    run = sync(org_id)
+
+    assert simulator.counts()['GET /networks/{networkId}/wireless/ssids'] == 1
+    assert NetworkRead.objects.filter(organization_id=org_id, network_id=network_id).exists()
+    assert SyncedObject.objects.filter(kind='site', meraki_id=network_id).exists(), run.log
+
+
+def test_a_network_whose_read_failed_is_read_on_the_next_sync(simulator, org_id, synced):
+    network = wireless_network(simulator, org_id)
+    NetworkRead.objects.filter(organization_id=org_id).update(read_at=timezone.now() - timedelta(hours=1))
+    simulator.rename_ssid(network['id'], 0, 'Renamed while Meraki failed')
+    simulator.inject('server_error', endpoint='GET /networks/{networkId}/wireless/ssids', status=500)
+    failed = sync(org_id)
+    assert failed.status == RunStatusChoices.PARTIAL, failed.log
+    assert not NetworkRead.objects.filter(organization_id=org_id, network_id=network['id']).exists()
+
+    simulator.clear_faults()
+    simulator.reset_counts()
+    run = sync(org_id)
+
+    assert run.status == RunStatusChoices.COMPLETED, run.log
+    assert simulator.counts()['GET /networks/{networkId}/wireless/ssids'] == 1
+    assert WirelessLAN.objects.filter(ssid='Renamed while Meraki failed').exists()
+
+
+def test_an_unreadable_change_log_makes_the_sync_read_every_network(simulator, org_id, synced):
+    simulator.inject('server_error', endpoint=CHANGES, status=500)
+
+    run = sync(org_id)
+
+    assert run.status == RunStatusChoices.COMPLETED, run.log
+    assert run.full_read
+    assert any('configuration change log could not be read' in line['message'] for line in run.log)
+    networks = simulator.dashboard.orgs[org_id].networks.values()
+    wireless = sum('wireless' in network['productTypes'] for network in networks)
+    assert simulator.counts()['GET /networks/{networkId}/wireless/ssids'] == wireless
+
+
+@pytest.mark.parametrize('how', ['asked', 'due', 'off'])
+def test_a_full_read_when_asked_when_due_and_when_change_driven_reads_are_off(simulator, org_id, synced, how):
+    # A cable change is not a configuration change: Meraki logs nothing, and only a full read sees it.
+    cables = Cable.objects.count()
+    link = next(link for link in simulator.dashboard.orgs[org_id].links if link['b'].get('serial'))
+    simulator.remove_link(link['a']['serial'], link['a']['portId'])
+    if how == 'due':
+        PluginSettings.objects.filter(pk=1).update(full_read_hours=6)
+        NetworkRead.objects.filter(organization_id=org_id).update(read_at=timezone.now() - timedelta(hours=7))
+    elif how == 'off':
+        PluginSettings.objects.filter(pk=1).update(full_read_hours=0)
+    simulator.reset_counts()
+
+    run = sync(org_id, full_read=how == 'asked')
+
+    assert run.full_read
+    assert simulator.counts().get(CHANGES, 0) == 0
+    assert per_network_calls(simulator) > 0
+    assert Cable.objects.count() == cables - 1, run.log
+    assert NetworkRead.objects.filter(organization_id=org_id, read_at__lt=run.started - timedelta(seconds=1)).count(
+    ) == 0
+
+
+def test_between_full_reads_a_cable_change_alone_waits_for_the_next_full_read(simulator, org_id, synced):
+    cables = Cable.objects.count()
+    link = next(link for link in simulator.dashboard.orgs[org_id].links if link['b'].get('serial'))
+    simulator.remove_link(link['a']['serial'], link['a']['portId'])
+
+    run = sync(org_id)
+
+    assert not run.full_read
+    assert run.counts == {} and Cable.objects.count() == cables
+    assert sync(org_id, full_read=True).full_read
+    assert Cable.objects.count() == cables - 1
+
+
+def test_a_run_of_some_networks_reads_them_in_full_and_keeps_the_others_reads(simulator, org_id, synced):
+    network = wireless_network(simulator, org_id)
+    before = dict(NetworkRead.objects.filter(organization_id=org_id).values_list('network_id', 'read_at'))
+
+    run = sync(org_id, network_ids=[network['id']])
+
+    assert run.full_read
+    after = dict(NetworkRead.objects.filter(organization_id=org_id).values_list('network_id', 'read_at'))
+    assert set(after) == set(before)
+    assert after[network['id']] > before[network['id']]
+    assert {key: value for key, value in after.items() if key != network['id']} == {
+        key: value for key, value in before.items() if key != network['id']}
