@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # make bench: sync simulator organizations of growing size into a scratch NetBox database and print figures.
-# BENCH_SIZES (default "100 1000 10000": a dry run, a first sync and a second sync of each; `<n>:plan` measures only
-# the dry run; the 10,000-device size takes about 25 minutes, 17 of them its first sync) and BENCH_LATENCY_MS (default
-# 50) change what is measured.
+# BENCH_SIZES (default "100 1000 10000": a dry run, a first sync, a second sync and two change-driven syncs of each;
+# `<n>:plan` measures dry runs only; the 10,000-device size takes about 25 minutes, 17 of them its first sync) and
+# BENCH_LATENCY_MS (default 50) change what is measured.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$NETBOX_MERAKI_REPO"

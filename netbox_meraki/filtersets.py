@@ -57,7 +57,7 @@ class SyncRunFilterSet(BaseFilterSet):
         model = SyncRun
         fields = (
             'id', 'request_id', 'organization_id', 'organization_name', 'created', 'started', 'completed', 'phase',
-            'api_calls', 'api_rate_limited', 'cancel_requested',
+            'api_calls', 'api_rate_limited', 'cancel_requested', 'full_read',
         )
 
     def search(self, queryset, name, value):

@@ -2,7 +2,8 @@
 Retention of the plugin's own records: a sync every 15 minutes makes 35,000 runs a year per organization, each with
 its changes and log. Runs older than PLUGINS_CONFIG['netbox_meraki']['run_retention_days'] are deleted daily, as
 NetBox's housekeeping deletes changelog records older than CHANGELOG_RETENTION. Only the plugin's records go: the
-objects a run wrote, and their changelog, stay.
+objects a run wrote, and their changelog, stay. Stored network reads that no sync can reuse any more (older than a
+full read's interval: those of an organization or network no longer synced) go too.
 """
 
 from datetime import timedelta
@@ -14,9 +15,9 @@ from core.choices import JobIntervalChoices
 from netbox.jobs import JobRunner, system_job
 from netbox.plugins import get_plugin_config
 
-from .models import SyncRun
+from .models import NetworkRead, PluginSettings, SyncRun
 
-__all__ = ('HousekeepingJob', 'delete_expired_runs', 'expired_runs')
+__all__ = ('HousekeepingJob', 'delete_expired_reads', 'delete_expired_runs', 'expired_runs')
 
 
 def expired_runs(now=None):
@@ -44,6 +45,16 @@ def delete_expired_runs(now=None):
     return runs, changes
 
 
+def delete_expired_reads(now=None):
+    """
+    Delete the network reads older than full_read_hours: a sync reads every network again rather than reuse them (see
+    sync.previous_reads), so only those of organizations and networks no longer synced grow that old. Returns how many.
+    """
+    oldest = (now or timezone.now()) - timedelta(hours=max(1, PluginSettings.load().full_read_hours))
+    deleted, _by_model = NetworkRead.objects.filter(read_at__lt=oldest).delete()
+    return deleted
+
+
 @system_job(interval=JobIntervalChoices.INTERVAL_DAILY)
 class HousekeepingJob(JobRunner):
     """Deletes expired runs once a day, on NetBox's RQ worker."""
@@ -52,6 +63,8 @@ class HousekeepingJob(JobRunner):
         name = 'Meraki housekeeping'
 
     def run(self, *args, **kwargs):
+        if reads := delete_expired_reads():
+            self.logger.info(f'Deleted {reads} stored network reads no sync can reuse.')
         days = get_plugin_config('netbox_meraki', 'run_retention_days')
         if not days:
             self.logger.info('Run retention is off (run_retention_days = 0): every run is kept.')

@@ -55,9 +55,9 @@ class SyncRunSerializer(ObjectURLMixin, BaseModelSerializer):
         model = SyncRun
         fields = (
             'id', 'url', 'display_url', 'display', 'request_id', 'organization_id', 'organization_name', 'network_ids',
-            'mode', 'status', 'trigger', 'user', 'job', 'created', 'started', 'completed', 'duration', 'phase',
-            'progress_done', 'progress_total', 'api_calls', 'api_rate_limited', 'counts', 'timings', 'error', 'log',
-            'cancel_requested',
+            'mode', 'full_read', 'status', 'trigger', 'user', 'job', 'created', 'started', 'completed', 'duration',
+            'phase', 'progress_done', 'progress_total', 'api_calls', 'api_rate_limited', 'counts', 'timings', 'error',
+            'log', 'cancel_requested',
         )
         read_only_fields = fields
         brief_fields = ('id', 'url', 'display', 'organization_id', 'organization_name', 'mode', 'status', 'created')
@@ -119,7 +119,8 @@ class PluginSettingsSerializer(ChangeLogMessageSerializer, ValidatedModelSeriali
             'role_names', 'status_map', 'delete_policy', 'deletion_threshold', 'vrf_per_network',
             'sync_disabled_ssids', 'sync_inventory', 'inventory_site_name', 'site_name_rules', 'interface_name_rules',
             'prefix_filters', 'name_transforms', 'extra_tags', 'enable_scheduled_sync', 'sync_interval_minutes',
-            'scheduled_sync_mode', 'last_scheduled_sync', 'next_scheduled_sync', 'created', 'last_updated',
+            'scheduled_sync_mode', 'full_read_hours', 'last_scheduled_sync', 'next_scheduled_sync', 'created',
+            'last_updated',
         )
         read_only_fields = ('id', 'last_scheduled_sync', 'next_scheduled_sync', 'created', 'last_updated')
 
@@ -161,6 +162,10 @@ class SyncRequestSerializer(serializers.Serializer):
     network_ids = serializers.ListField(
         child=serializers.CharField(), required=False,
         help_text='Networks to sync; the configured ones when left out, every network when empty.',
+    )
+    full_read = serializers.BooleanField(
+        required=False, default=False,
+        help_text='Read every network from Meraki, not only those whose configuration changed since the last read.',
     )
 
 

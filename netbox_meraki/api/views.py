@@ -159,6 +159,7 @@ class SyncRunViewSet(ActionPermissionsMixin, NetBoxReadOnlyModelViewSet):
                 organization_ids=body.validated_data.get('organization_ids'),
                 network_ids=body.validated_data.get('network_ids'),
                 background=True,
+                full_read=body.validated_data['full_read'],
             )
         except SyncAlreadyRunning as exc:
             return refusal(exc, request)

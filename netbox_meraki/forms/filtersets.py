@@ -2,7 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from netbox.forms.mixins import SavedFiltersMixin
-from utilities.forms import FilterForm
+from utilities.forms import BOOLEAN_WITH_BLANK_CHOICES, FilterForm
 from utilities.forms.rendering import FieldSet
 
 from ..choices import ChangeActionChoices, ChangeStateChoices, RunStatusChoices, RunTriggerChoices, SyncModeChoices
@@ -28,12 +28,15 @@ class SyncRunFilterForm(SavedFiltersMixin, FilterForm):
     model = SyncRun
     fieldsets = (
         FieldSet('q', 'filter_id'),
-        FieldSet('status', 'mode', 'trigger', 'organization_id', name=_('Run')),
+        FieldSet('status', 'mode', 'trigger', 'organization_id', 'full_read', name=_('Run')),
     )
     status = forms.MultipleChoiceField(label=_('Status'), choices=RunStatusChoices, required=False)
     mode = forms.MultipleChoiceField(label=_('Mode'), choices=SyncModeChoices, required=False)
     trigger = forms.MultipleChoiceField(label=_('Trigger'), choices=RunTriggerChoices, required=False)
     organization_id = forms.MultipleChoiceField(label=_('Organization'), choices=(), required=False)
+    full_read = forms.NullBooleanField(
+        label=_('Full read'), required=False, widget=forms.Select(choices=BOOLEAN_WITH_BLANK_CHOICES),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -401,12 +401,15 @@ class CleanupSettingsForm(SettingsTabForm):
 
 
 class SchedulingSettingsForm(SettingsTabForm):
-    plain = ('enable_scheduled_sync', 'sync_interval_minutes', 'scheduled_sync_mode')
+    plain = ('enable_scheduled_sync', 'sync_interval_minutes', 'scheduled_sync_mode', 'full_read_hours')
     sync_interval_minutes = forms.IntegerField(
         label=_('Interval (minutes)'), min_value=5,
         widget=forms.NumberInput(attrs={'min': 5, 'step': 5}),
         help_text=_('Minutes between scheduled syncs; at least 5.'),
     )
     fieldsets = (
-        FieldSet('enable_scheduled_sync', 'sync_interval_minutes', 'scheduled_sync_mode', name=_('Schedule')),
+        FieldSet(
+            'enable_scheduled_sync', 'sync_interval_minutes', 'scheduled_sync_mode', 'full_read_hours',
+            name=_('Schedule'),
+        ),
     )

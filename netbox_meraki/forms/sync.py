@@ -29,9 +29,16 @@ class SyncNowForm(forms.Form):
         help_text=_('Meraki network ids, one per line, to sync only those networks. Empty: the configured '
                     'networks, else every network of the organizations.'),
     )
+    full_read = forms.BooleanField(
+        label=_('Full read'),
+        required=False,
+        help_text=_('Read every network from Meraki, not only those whose configuration changed since they were last '
+                    'read. Without it, a sync still does when the last full read is older than the settings allow '
+                    '(Scheduling).'),
+    )
 
     fieldsets = (
-        FieldSet('mode', 'organization_ids', 'network_ids', name=_('Sync')),
+        FieldSet('mode', 'organization_ids', 'network_ids', 'full_read', name=_('Sync')),
     )
 
     def __init__(self, *args, organizations=(), **kwargs):

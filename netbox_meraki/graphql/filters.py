@@ -51,6 +51,7 @@ class SyncRunFilter(BaseModelFilter):
     )
     error: StrFilterLookup | None = strawberry_django.filter_field()
     cancel_requested: FilterLookup[bool] | None = strawberry_django.filter_field()
+    full_read: FilterLookup[bool] | None = strawberry_django.filter_field()
 
 
 @register_filter(models.Change, name='MerakiChangeFilter', lookups=True)

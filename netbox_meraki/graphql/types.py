@@ -23,8 +23,8 @@ __all__ = (
     models.SyncRun,
     name='MerakiSyncRunType',
     fields=[
-        'id', 'request_id', 'organization_id', 'organization_name', 'network_ids', 'mode', 'status', 'trigger',
-        'user', 'created', 'started', 'completed', 'phase', 'progress_done', 'progress_total', 'api_calls',
+        'id', 'request_id', 'organization_id', 'organization_name', 'network_ids', 'mode', 'full_read', 'status',
+        'trigger', 'user', 'created', 'started', 'completed', 'phase', 'progress_done', 'progress_total', 'api_calls',
         'api_rate_limited', 'counts', 'timings', 'cancel_requested', 'changes',
     ],
     filters=SyncRunFilter,

@@ -20,6 +20,7 @@ class SyncRunTable(NetBoxTable):
     organization_id = tables.Column(verbose_name=_('Organization ID'))
     networks = tables.Column(verbose_name=_('Networks'), accessor='network_ids', orderable=False)
     mode = columns.ChoiceFieldColumn(verbose_name=_('Mode'))
+    full_read = columns.BooleanColumn(verbose_name=_('Full read'))
     status = columns.ChoiceFieldColumn(verbose_name=_('Status'))
     trigger = tables.Column(verbose_name=_('Trigger'))
     user = tables.Column(verbose_name=_('User'))
@@ -43,8 +44,8 @@ class SyncRunTable(NetBoxTable):
     class Meta(NetBoxTable.Meta):
         model = SyncRun
         fields = (
-            'pk', 'id', 'organization', 'organization_id', 'networks', 'mode', 'status', 'trigger', 'user', 'phase',
-            'progress', 'created', 'started', 'completed', 'duration', 'changes', 'changes_total', 'api_calls',
+            'pk', 'id', 'organization', 'organization_id', 'networks', 'mode', 'full_read', 'status', 'trigger', 'user',
+            'phase', 'progress', 'created', 'started', 'completed', 'duration', 'changes', 'changes_total', 'api_calls',
             'api_rate_limited', 'error', 'request_id',
         )
         default_columns = (

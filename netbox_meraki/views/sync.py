@@ -65,6 +65,7 @@ class SyncNowView(LiveRunsMixin, PermissionRequiredView):
                     organization_ids=form.cleaned_data['organization_ids'] or None,
                     network_ids=form.cleaned_data['network_ids'] or None,
                     background=True,
+                    full_read=form.cleaned_data['full_read'],
                 )
             except SyncAlreadyRunning as exc:
                 running = exc.run

@@ -42,11 +42,21 @@ def test_sync_starts_a_background_run_per_organization(
     assert (run.organization_id, run.mode, run.status) == (org_id, SyncModeChoices.DRY_RUN, RunStatusChoices.PENDING)
     assert run.trigger == RunTriggerChoices.API
     assert run.user == operator.user
+    # Not asked for a full read: the run decides when it reads Meraki.
+    assert run.full_read is False and data['full_read'] is False
     assert data['user']['username'] == operator.user.username
     # The run's job waits for a worker; it reaches the queue when the request's transaction commits.
     assert data['job']['id'] == run.job.pk
     assert run.job.status == JobStatusChoices.STATUS_PENDING
     assert queued
+
+
+def test_sync_with_full_read_starts_a_run_that_reads_every_network(operator, meraki_config, org_id):
+    response = operator.post('/runs/sync/', {'organization_ids': [org_id], 'full_read': True})
+    assert response.status_code == 202, response.content
+    (data,) = response.json()['runs']
+    assert data['full_read'] is True
+    assert SyncRun.objects.get(pk=data['id']).full_read is True
 
 
 def test_sync_without_organizations_syncs_every_one_the_key_sees(operator, meraki_config, simulator):
@@ -85,6 +95,10 @@ def test_sync_refuses_bad_input_and_reports_an_unreadable_dashboard(operator, me
     response = operator.post('/runs/sync/', {'organization_ids': 'not-a-list'})
     assert response.status_code == 400
     assert 'organization_ids' in response.json()
+    response = operator.post('/runs/sync/', {'full_read': 'sometimes'})
+    assert response.status_code == 400
+    assert response.json() == {'full_read': ['Must be a valid boolean.']}
+    assert operator.post('/runs/sync/', {'full_read': None}).status_code == 400
 
     meraki_config['api_key'] = 'wrong-key-0000000000000000000000000000'
     response = operator.post('/runs/sync/')

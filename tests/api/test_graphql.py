@@ -5,7 +5,7 @@ from netbox_meraki.models import Change, SyncRun
 RUNS = '''
 {
   meraki_sync_run_list(filters: {status: {exact: STATUS_AWAITING_REVIEW}}) {
-    id organization_id organization_name mode status trigger duration api_calls counts log error job_id
+    id organization_id organization_name mode full_read status trigger duration api_calls counts log error job_id
     changes(filters: {state: {exact: STATE_HELD}}) { id kind action state object_repr reason }
   }
 }
@@ -27,6 +27,7 @@ def test_runs_and_their_changes_can_be_queried_and_filtered(api, runs):
     assert int(run['id']) == awaiting.pk
     assert (run['organization_id'], run['mode'], run['status']) == ('1001', 'review', 'awaiting_review')
     assert run['duration'] == 12.5
+    assert run['full_read'] is False
     assert run['counts'] == {'device': {'create': 2}}
     assert run['log'][0]['message'] == 'Planned 3 changes for Acme Retail.'
     assert [(change['kind'], change['action'], change['state']) for change in run['changes']] == [
@@ -39,6 +40,9 @@ def test_runs_and_their_changes_can_be_queried_and_filtered(api, runs):
         'id': str(change.pk), 'meraki_id': 'N_1001', 'after': {'name': 'Acme Retail HQ'},
         'run': {'id': str(awaiting.pk)},
     }
+    SyncRun.objects.filter(pk=runs[2].pk).update(full_read=True)
+    full = graphql(api.client, '{ meraki_sync_run_list(filters: {full_read: {exact: true}}) { id full_read } }')
+    assert full['meraki_sync_run_list'] == [{'id': str(runs[2].pk), 'full_read': True}]
     kinds = graphql(api.client, '{ meraki_change_list(filters: {kind: {exact: "site"}}) { kind } }')
     assert [change['kind'] for change in kinds['meraki_change_list']] == ['site'] * 3
 

@@ -33,6 +33,7 @@ def test_run_list_and_detail_show_what_a_run_did(api, runs):
     assert data['timings'] == {'fetch': 1.5}
     assert data['log'][0]['message'] == 'Planned 3 changes for Acme Retail.'
     assert data['user'] is None and data['job'] is None
+    assert data['full_read'] is False
     for field in ('network_ids', 'created', 'started', 'completed', 'phase', 'progress_done', 'progress_total',
                   'api_rate_limited', 'error', 'request_id'):
         assert field in data
@@ -51,6 +52,9 @@ def test_runs_filter_by_status_mode_trigger_organization_and_search(api, runs):
     assert awaiting.pk in ids(api.get('/runs/', q=str(awaiting.pk)))
     assert ids(api.get('/runs/', q='404 not found')) == [failed.pk]
     assert ids(api.get('/runs/', status__n='completed')) == sorted([awaiting.pk, failed.pk])
+    SyncRun.objects.filter(pk=failed.pk).update(full_read=True)
+    assert ids(api.get('/runs/', full_read='true')) == [failed.pk]
+    assert ids(api.get('/runs/', full_read='false')) == sorted([completed.pk, awaiting.pk])
     assert api.get('/runs/', status='no-such-status').status_code == 400
 
 

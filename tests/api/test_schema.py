@@ -20,7 +20,9 @@ def test_openapi_schema_generates_and_documents_the_endpoints(admin_api):
     sync = paths['/api/plugins/meraki/runs/sync/']
     assert set(sync) - {'parameters'} == {'post'}
     body = sync['post']['requestBody']['content']['application/json']['schema']['$ref'].rsplit('/', 1)[1]
-    assert set(schema['components']['schemas'][body]['properties']) == {'mode', 'organization_ids', 'network_ids'}
+    assert set(schema['components']['schemas'][body]['properties']) == {
+        'mode', 'organization_ids', 'network_ids', 'full_read',
+    }
     assert {'202', '409'} <= set(sync['post']['responses'])
     settings = paths['/api/plugins/meraki/settings/']
     assert {'get', 'put', 'patch'} <= set(settings)

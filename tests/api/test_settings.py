@@ -94,6 +94,8 @@ def test_put_replaces_the_fields_given(editor):
     ('name_transforms', {'site': 'reverse'}),
     ('extra_tags', {'device': 'not-a-list'}),
     ('sync_interval_minutes', 1),
+    ('full_read_hours', 721),
+    ('full_read_hours', -1),
     ('manufacturer_name', ''),
 ])
 def test_an_invalid_value_is_refused_with_the_reason_for_its_field(editor, field, value):
@@ -105,6 +107,16 @@ def test_an_invalid_value_is_refused_with_the_reason_for_its_field(editor, field
     # Nothing is saved, not even the valid field sent along.
     assert PluginSettings.load().adopt_existing is False
     assert not ObjectChange.objects.filter(changed_object_type=ContentType.objects.get_for_model(PluginSettings))
+
+
+def test_full_read_hours_is_read_and_written(editor):
+    assert editor.get('/settings/').json()['full_read_hours'] == 24
+    for hours in (720, 0):  # the longest allowed, and: every sync reads every network
+        response = editor.patch('/settings/', {'full_read_hours': hours})
+        assert response.status_code == 200, response.content
+        assert response.json()['full_read_hours'] == hours
+        assert editor.get('/settings/').json()['full_read_hours'] == hours
+        assert PluginSettings.load().full_read_hours == hours
 
 
 def test_interface_name_rules_are_read_and_written_in_order(editor):

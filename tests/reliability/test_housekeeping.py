@@ -19,8 +19,8 @@ from netbox.registry import registry
 
 from meraki_sim import Scale, Simulator
 from netbox_meraki.choices import RunStatusChoices, SyncModeChoices
-from netbox_meraki.housekeeping import HousekeepingJob, delete_expired_runs
-from netbox_meraki.models import Change, SyncedObject, SyncRun
+from netbox_meraki.housekeeping import HousekeepingJob, delete_expired_reads, delete_expired_runs
+from netbox_meraki.models import Change, NetworkRead, PluginSettings, SyncedObject, SyncRun
 
 from ..conftest import API_KEY
 from .conftest import plugin_config, soak, sync, sync_and_review
@@ -87,6 +87,17 @@ def test_retention_zero_keeps_every_run():
     with retention(0):
         assert delete_expired_runs() == (0, 0)
     assert SyncRun.objects.count() == 2
+
+
+def test_network_reads_older_than_a_full_reads_interval_go():
+    settings = PluginSettings.load()
+    settings.full_read_hours = 24
+    settings.save()
+    now = timezone.now()
+    for network_id, age in (('N_1', timedelta(hours=25)), ('N_2', timedelta(hours=23))):
+        NetworkRead.objects.create(organization_id='1', network_id=network_id, read_at=now - age, data={})
+    assert delete_expired_reads(now) == 1
+    assert list(NetworkRead.objects.values_list('network_id', flat=True)) == ['N_2']
 
 
 def test_the_daily_system_job_deletes_expired_runs():

@@ -1,7 +1,9 @@
-"""schedule_meraki_sync: one check, --force and --status, against the Meraki simulator."""
+"""schedule_meraki_sync (one check, --force and --status) and meraki_sync --full, against the Meraki simulator."""
 
+import json
 import socket
 from datetime import timedelta
+from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -171,3 +173,23 @@ def test_continuous_refuses_an_interval_under_one_second():
 def test_interval_without_continuous_is_refused():
     with pytest.raises(CommandError, match='--interval only applies with --continuous'):
         call_command('schedule_meraki_sync', '--interval', '30')
+
+
+def meraki_sync(*args):
+    """meraki_sync in dry-run mode, as an operator would run it; returns its output."""
+    out = StringIO()
+    call_command('meraki_sync', '--mode', SyncModeChoices.DRY_RUN, *args, stdout=out)
+    return out.getvalue()
+
+
+def test_meraki_sync_full_reads_every_network_even_when_fresh_reads_are_stored(meraki_config, org_id):
+    first = json.loads(meraki_sync('--organization', org_id, '--json'))
+    assert first['full_read'] is True  # nothing was stored to start from
+    # The next sync reads only the networks whose configuration changed: none.
+    second = json.loads(meraki_sync('--organization', org_id, '--json'))
+    assert second['full_read'] is False
+
+    out = meraki_sync('--organization', org_id, '--full')
+    run = SyncRun.objects.latest('pk')
+    assert run.full_read is True and run.trigger == RunTriggerChoices.COMMAND
+    assert f'Run #{run.pk} of {run.organization_name}: completed (dry_run, full read, ' in out

@@ -46,9 +46,23 @@ def test_sync_now_queues_a_job_and_goes_to_the_run(operator, user, meraki_config
         SyncModeChoices.DRY_RUN, RunStatusChoices.PENDING, RunTriggerChoices.MANUAL, user,
     )
     assert run.network_ids == ['N_1', 'N_2']
+    assert run.full_read is False
     assert run.job is not None and queued
     page = operator.get(run.get_absolute_url()).content.decode()
     assert 'Waiting for a worker' in page and 'hx-trigger="every 2s"' in page
+
+
+def test_sync_now_with_full_read_queues_a_run_that_reads_every_network(operator, meraki_config, org_id,
+                                                                       django_capture_on_commit_callbacks):
+    page = operator.get(SYNC).content.decode()
+    assert 'name="full_read"' in page and 'not only those whose configuration changed' in page
+    with django_capture_on_commit_callbacks():
+        response = operator.post(SYNC, {'mode': SyncModeChoices.REVIEW, 'organization_ids': [org_id],
+                                        'full_read': 'on'})
+    run = SyncRun.objects.get()
+    assert response.status_code == 302 and response.url == run.get_absolute_url()
+    assert run.full_read is True
+    assert '<th scope="row">Read</th><td>Full</td>' in operator.get(run.get_absolute_url()).content.decode()
 
 
 def test_sync_now_while_a_sync_runs_names_the_running_run(operator, meraki_config, org_id,

@@ -91,6 +91,29 @@ def test_the_runs_list_filters_by_status_mode_trigger_and_organization(admin_cli
     assert 'Org 1' not in admin_client.get(url, {'mode': 'auto'}).content.decode()
 
 
+def test_the_runs_list_filters_by_full_read(admin_client):
+    make_run(1, full_read=True)
+    make_run(2)
+    url = reverse('plugins:netbox_meraki:syncrun_list')
+    assert 'Org 1' in admin_client.get(url, {'full_read': 'true'}).content.decode()
+    assert 'Org 2' not in admin_client.get(url, {'full_read': 'true'}).content.decode()
+    assert 'Org 1' not in admin_client.get(url, {'full_read': 'false'}).content.decode()
+    assert 'name="full_read"' in admin_client.get(url).content.decode()  # in the filter form
+
+
+def test_a_runs_page_says_whether_it_read_every_network(admin_client, hold_organization_lock):
+    def read(run):
+        page = admin_client.get(run.get_absolute_url()).content.decode()
+        return page.split('<th scope="row">Read</th><td>', 1)[1].split('</td>', 1)[0]
+
+    assert read(make_run(1, full_read=True)) == 'Full'
+    assert read(make_run(2)) == 'Changed networks only'
+    # Until it has finished, a run not asked for a full read may still find one due.
+    hold_organization_lock('103')
+    running = make_run(3, status=RunStatusChoices.RUNNING, phase='fetch', started=timezone.now())
+    assert read(running) == 'Changed networks only, unless a full read is due'
+
+
 def test_a_running_run_polls_its_progress_and_a_finished_one_stops(admin_client, hold_organization_lock):
     hold_organization_lock('101')
     run = make_run(1, status=RunStatusChoices.RUNNING, phase='fetch', started=timezone.now(),

@@ -122,6 +122,17 @@ def test_the_runs_list_exports_the_current_view_or_every_column_as_csv(admin_cli
     assert list(row) == ['ID', 'Status', 'Request ID']
 
 
+def test_full_read_is_a_column_a_user_may_pick(admin_client, django_user_model):
+    make_run(('555003', 'Full Org'), full_read=True)
+    # Not shown by default (the default columns are pinned above).
+    assert 'Full read' not in exported(admin_client.get(RUNS, {'export': 'table'}))[0]
+    admin = django_user_model.objects.get(username='admin')
+    admin.config.set('tables.SyncRunTable.columns', ['id', 'full_read'], commit=True)
+    (row,) = exported(admin_client.get(RUNS, {'export': 'table'}))
+    assert list(row) == ['ID', 'Full read']
+    assert row['Full read'] == 'True'
+
+
 def test_the_changes_list_exports_plain_values_with_the_run(admin_client):
     run = make_run(('555003', 'Changes Org'))
     Change.objects.create(run=run, sequence=1, kind='site', action=ChangeActionChoices.UPDATE, meraki_id='N_9',

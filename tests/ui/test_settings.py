@@ -300,12 +300,14 @@ def test_scheduling_is_validated_and_shows_its_state_and_setup_commands(admin_cl
 
     response = admin_client.post(url('settings_scheduling'), {
         'enable_scheduled_sync': 'on', 'sync_interval_minutes': '3', 'scheduled_sync_mode': 'auto',
+        'full_read_hours': '24',
     })
     assert response.context['form'].errors['sync_interval_minutes']
     assert PluginSettings.load().enable_scheduled_sync is False
 
     response = admin_client.post(url('settings_scheduling'), {
         'enable_scheduled_sync': 'on', 'sync_interval_minutes': '15', 'scheduled_sync_mode': 'auto',
+        'full_read_hours': '24',
     })
     assert response.status_code == 302
     settings = PluginSettings.load()
@@ -315,3 +317,20 @@ def test_scheduling_is_validated_and_shows_its_state_and_setup_commands(admin_cl
     status = admin_client.get(url('settings_schedule_status')).content.decode()
     assert 'Enabled' in status and 'every 15 minutes' in status
     assert 'hx-trigger="every 15s"' in status
+
+
+def test_the_full_read_interval_is_saved_on_the_scheduling_tab_and_bounded(admin_client):
+    page = admin_client.get(url('settings_scheduling')).content.decode()
+    assert 'name="full_read_hours"' in page and '0: every sync reads every network.' in page
+    data = {'sync_interval_minutes': '60', 'scheduled_sync_mode': 'review'}
+
+    response = admin_client.post(url('settings_scheduling'), {**data, 'full_read_hours': '721'})
+    assert 'less than or equal to 720' in ' '.join(response.context['form'].errors['full_read_hours'])
+    assert PluginSettings.load().full_read_hours == 24
+
+    response = admin_client.post(url('settings_scheduling'), {**data, 'full_read_hours': '0'})
+    assert response.status_code == 302
+    settings = PluginSettings.load()
+    assert settings.full_read_hours == 0
+    change = ObjectChange.objects.filter(changed_object_id=settings.pk).latest('time')
+    assert (change.prechange_data['full_read_hours'], change.postchange_data['full_read_hours']) == (24, 0)

@@ -18,6 +18,9 @@ class Command(BaseCommand):
         )
         parser.add_argument('--network', action='append', dest='networks', metavar='ID',
                             help='limit the sync to this network (repeatable)')
+        parser.add_argument('--full', action='store_true',
+                            help='read every network from Meraki, not only those whose configuration changed since '
+                                 'the last read')
         parser.add_argument('--json', action='store_true', help='print one JSON object per organization')
 
     def handle(self, *args, **options):
@@ -25,7 +28,7 @@ class Command(BaseCommand):
         try:
             runs = service.sync_all(
                 mode=options['mode'], organization_ids=options['organizations'], network_ids=options['networks'],
-                background=False,
+                background=False, full_read=options['full'],
             )
         except (SyncRefused, FetchError) as exc:
             raise CommandError(str(exc)) from None
@@ -43,7 +46,8 @@ class Command(BaseCommand):
         data = summary(run)
         self.stdout.write(
             f"Run #{data['run']} of {run.organization_name or run.organization_id}: {data['status']} "
-            f"({data['mode']}, {data['api_calls']} API calls, {data['duration_s']} s)"
+            f"({data['mode']}, {'full read' if run.full_read else 'changed networks only'}, {data['api_calls']} API "
+            f"calls, {data['duration_s']} s)"
         )
         for kind, actions in sorted(data['changes'].items()):
             counts = ', '.join(f'{count} {action}' for action, count in sorted(actions.items()))
@@ -58,6 +62,7 @@ def summary(run):
         'organization': run.organization_id,
         'status': run.status,
         'mode': run.mode,
+        'full_read': run.full_read,
         'api_calls': run.api_calls,
         'api_rate_limited': run.api_rate_limited,
         'duration_s': round(run.duration.total_seconds(), 3) if run.duration else None,
