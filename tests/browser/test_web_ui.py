@@ -233,8 +233,10 @@ def test_sync_review_and_apply_in_the_browser(
     page.goto(f'{url}/')
     page.locator('#unlock_dashboard').click()
     page.get_by_role('link', name='Add Widget').click()
+    # NetBox renders the widget's form on the select's change (htmx), once the modal's content is settled: its
+    # TomSelect is made then. A change made before that is lost, so the test waits for it.
+    page.locator('#htmx-modal .ts-wrapper').first.wait_for()
     page.locator('#id_widget_class').select_option('netbox_meraki.MerakiSyncWidget', force=True)
-    # NetBox renders the widget's form on the select's change (htmx): slow on a busy machine.
     page.get_by_text('The last Meraki sync of each organization').wait_for(timeout=3 * TIMEOUT_MS)
     shoot(page, '21-home-add-meraki-widget')
     page.locator('#htmx-modal').get_by_role('button', name='Save').click()

@@ -391,7 +391,7 @@ def test_a_new_cable_waits_with_the_held_removal_of_the_cable_it_replaces(simula
     settings.save()
     simulator.recable(first['a']['serial'], first['a']['portId'], second['b']['serial'], second['b']['portId'])
 
-    run = sync(org_id)
+    run = sync(org_id, full_read=True)  # cabling is not a logged configuration change
 
     cables = run.changes.filter(kind='cable')
     assert set(cables.filter(action=ChangeActionChoices.DELETE).values_list('state', flat=True)) == {

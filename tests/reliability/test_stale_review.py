@@ -52,7 +52,7 @@ def test_a_review_approved_after_meraki_changed_applies_only_what_still_holds(si
     simulator.remove_device(removed)
     simulator.remove_link(a['serial'], a['portId'])
     added = simulator.add_device(network_id, model='MS120-8LP', name='added')
-    run = sync(org_id, SyncModeChoices.REVIEW)
+    run = sync(org_id, SyncModeChoices.REVIEW, full_read=True)  # the unplugged cable is seen by full reads
     assert run.status == RunStatusChoices.AWAITING_REVIEW
 
     # Meraki moves on before anyone approves: a second rename, the cable back, the new switch gone again.
@@ -80,7 +80,7 @@ def test_a_review_approved_after_meraki_changed_applies_only_what_still_holds(si
     assert not Device.objects.filter(serial=added).exists()
     assert run.status == RunStatusChoices.PARTIAL
 
-    assert sync(org_id).status == RunStatusChoices.COMPLETED
+    assert sync(org_id, full_read=True).status == RunStatusChoices.COMPLETED  # the cable put back: a full read sees it
     assert_converged(org_id)
 
 
