@@ -118,7 +118,7 @@ def main():
     process, base_url = start_simulator(devices, latency_ms)
     try:
         config['base_url'] = base_url
-        organization_id = MerakiSyncService.visible_organizations()[0]
+        (organization_id, *_others), _calls = MerakiSyncService.visible_organizations()
         results = {'dry run': measure(organization_id, SyncModeChoices.DRY_RUN, full_read=True)}
         if only != 'plan':
             results.update(first=measure(organization_id, full_read=True),

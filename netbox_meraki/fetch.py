@@ -43,6 +43,10 @@ NETWORK_WORKERS = 8
 # change without a configuration change (a DHCP lease, a power cut): they are read in full every time.
 PER_NETWORK = ('vlans', 'single_lan', 'ssids')
 NETWORK_SCOPED = ('switch_ports', 'topology')
+# What a change-driven read may read again for a network ('vlans' stands for its addressing: VLANs or single LAN).
+# LLDP/CDP is not configuration: a configuration change does not make its topology worth reading again.
+SOURCES = ('vlans', 'ssids', 'switch_ports', 'topology')
+CONFIGURATION_SOURCES = ('vlans', 'ssids', 'switch_ports')
 # Stored reads of another layout are read again, not misread.
 READ_FORMAT = 1
 # Meraki's change log and this host's clock may disagree a little: a change logged this long before a network's
@@ -189,14 +193,19 @@ class Snapshot:
     # source ('vlans', 'ssids') -> {network id: error}: what one network's calls could not read.
     network_errors: dict = field(default_factory=dict)
     invalid: list = field(default_factory=list)
-    # When the read started, and (change-driven reads) the networks read now; None when every network was.
+    # When the read started, and (change-driven reads) {network id: sources} read again now; None when every network
+    # was read in full.
     read_at: datetime | None = None
-    networks_read: set | None = None
+    networks_read: dict | None = None
     # Why a change-driven read read every network after all (the change log could not be read).
     full_read_reason: str = ''
 
     def network_failed(self, source, network_id):
         return network_id in self.network_errors.get(source, {})
+
+    def reads(self, network_id, source):
+        """Whether this read asks Meraki for the network's `source` (one of SOURCES), rather than reuse it."""
+        return self.networks_read is None or source in self.networks_read.get(network_id, ())
 
     @property
     def complete(self):
@@ -259,8 +268,8 @@ def fetch_organization(client, organization_id, network_ids=None, inventory=Fals
 
     `previous` ({network id: {'read_at': datetime, 'data': what network_reads() gave}}) makes the read change-driven:
     Meraki's configuration change log says which networks changed since their last read, and only those (and networks
-    without a usable previous read) are read per network and in the network-scoped endpoints; the others' last read is
-    reused. Every other endpoint is read in full.
+    without a usable previous read) are read again per network and in the network-scoped endpoints (see
+    sources_to_read); for the rest, their last read is reused. Every other endpoint is read in full.
     """
     api = client.dashboard.organizations
     switch = client.dashboard.switch
@@ -337,71 +346,73 @@ def fetch_organization(client, organization_id, network_ids=None, inventory=Fals
     if snapshot.networks is not None and network_ids:
         wanted = set(network_ids)
         snapshot.networks = [network for network in snapshot.networks if network['id'] in wanted]
-    reused = {}
+    stored = {}
     if scoped is not None:
         if snapshot.networks is not None and snapshot.devices is not None and changes is not None:
-            snapshot.networks_read = changed_networks(snapshot.networks, snapshot.devices, previous, changes)
-            reused = {
-                network['id']: previous[network['id']]['data'] for network in snapshot.networks
-                if network['id'] not in snapshot.networks_read
-            }
-        read_network_scoped(snapshot, fetch, scoped, reused)
+            snapshot.networks_read = sources_to_read(snapshot.networks, snapshot.devices, previous, changes)
+            stored = {network_id: entry['data'] for network_id, entry in previous.items()}
+        read_network_scoped(snapshot, fetch, scoped, stored)
     if snapshot.networks is not None:
-        fetch_networks(client, snapshot, reused)
+        fetch_networks(client, snapshot, stored)
     return snapshot
 
 
-def changed_networks(networks, devices, previous, changes):
+def sources_to_read(networks, devices, previous, changes):
     """
-    The networks to read again: those without a previous read, those with a configuration change logged since theirs
-    (in the network, or in the configuration template it is bound to), and those whose devices are not the ones they
-    had then (a device added, removed or moved, which also changes what their switches see over LLDP and CDP).
+    {network id: sources to read again} for the networks a change-driven read reads again:
+    - every source of a network without a previous read, or whose devices are not the ones it had then (a device
+      added, removed or moved: what its switches see over LLDP and CDP changes too);
+    - the configuration sources of a network with a configuration change logged since its read, in the network or in
+      the configuration template it is bound to; only its SSIDs when every such change names an SSID.
     """
-    changed_at = {}
+    logged = {}  # network or template id -> [(moment, names an SSID)]
     for change in changes:
         try:
             moment = datetime.fromisoformat(change['ts'].replace('Z', '+00:00'))
         except ValueError:
             moment = datetime.max.replace(tzinfo=UTC)  # an unreadable time counts as recent
-        network_id = change.get('networkId')
-        if network_id and moment > changed_at.get(network_id, datetime.min.replace(tzinfo=UTC)):
-            changed_at[network_id] = moment
+        if change.get('networkId'):
+            logged.setdefault(change['networkId'], []).append((moment, change.get('ssidNumber') is not None))
     members = {}
     for device in devices:
         members.setdefault(device.get('networkId'), set()).add(device['serial'])
-    changed = set()
+    to_read = {}
     for network in networks:
         entry = previous.get(network['id'])
         if entry is None or set(entry['data'].get('devices', ())) != members.get(network['id'], set()):
-            changed.add(network['id'])
+            to_read[network['id']] = set(SOURCES)
             continue
         since = entry['read_at'] - CLOCK_MARGIN
-        if any(
-            changed_at.get(key, datetime.min.replace(tzinfo=UTC)) >= since
-            for key in (network['id'], network.get('configTemplateId')) if key
-        ):
-            changed.add(network['id'])
-    return changed
+        recent = [
+            ssid for key in (network['id'], network.get('configTemplateId')) if key
+            for moment, ssid in logged.get(key, ()) if moment >= since
+        ]
+        if recent:
+            to_read[network['id']] = {'ssids'} if all(recent) else set(CONFIGURATION_SOURCES)
+    return to_read
 
 
-def read_network_scoped(snapshot, fetch, scoped, reused):
+def read_network_scoped(snapshot, fetch, scoped, stored):
     """
-    Switch ports and LLDP/CDP topology of a change-driven read: asked for the networks read now, the rest reused. A
-    reused entry counts only for a device still in the network it was read in (one that moved is in a network read
-    now, since Meraki logs the move there).
+    Switch ports and LLDP/CDP topology of a change-driven read: asked for the networks that need them read again, and
+    taken from `stored` ({network id: stored read}) for the others. A stored entry counts only for a device still in
+    the network it was read in (a network whose devices changed is read again).
     """
     if snapshot.devices is None:
         for name in scoped:
             snapshot.errors[name] = f'{ENDPOINTS[name][0]} was not read: the devices could not be'
         return
     device_network = {device['serial']: device.get('networkId') for device in snapshot.devices}
-    to_read = snapshot.networks_read
     for name in scoped:
+        # None: the change log could not be read, and every network is read (nothing stored is used).
+        wanted = None if snapshot.networks_read is None else {
+            network_id for network_id, sources in snapshot.networks_read.items() if name in sources
+        }
         try:
-            if to_read is None or len(to_read) > MAXIMUM_NETWORK_FILTER:
+            if wanted is None or len(wanted) > MAXIMUM_NETWORK_FILTER:
                 fresh = fetch(name)
-            elif to_read:
-                fresh = fetch(name, networkIds=sorted(to_read))
+            elif wanted:
+                fresh = fetch(name, networkIds=sorted(wanted))
             else:
                 fresh = []
         except FetchError as exc:
@@ -409,7 +420,8 @@ def read_network_scoped(snapshot, fetch, scoped, reused):
             continue
         seen = {entry['serial'] for entry in fresh}
         kept = [
-            entry for network_id, data in reused.items() for entry in data.get(name, [])
+            entry for network_id, data in stored.items() if network_id not in (wanted or ())
+            for entry in data.get(name, [])
             if device_network.get(entry['serial']) == network_id and entry['serial'] not in seen
         ]
         setattr(snapshot, name, fresh + kept)
@@ -417,8 +429,8 @@ def read_network_scoped(snapshot, fetch, scoped, reused):
 
 def network_reads(snapshot):
     """
-    What to store of this read for the next change-driven one: {network id: data} for each network read now in
-    full (per-network calls answered, network-scoped endpoints read). Networks reused keep their stored read.
+    What to store of this read for the next change-driven one: {network id: data} for each network read now (what was
+    read again, and what was reused of it), unless one of its calls failed. The other networks keep their stored read.
     """
     if snapshot.networks is None or snapshot.devices is None or any(
         snapshot.errors.get(name) for name in NETWORK_SCOPED
@@ -450,28 +462,37 @@ def network_reads(snapshot):
     return reads
 
 
-def fetch_networks(client, snapshot, reused=None):
+def fetch_networks(client, snapshot, stored=None):
     """
-    Appliance VLANs (or the single LAN) and SSIDs, per network, in parallel within the rate limit; for a network in
-    `reused` ({network id: stored read}), what was stored.
+    Appliance VLANs (or the single LAN) and SSIDs, per network, in parallel within the rate limit; what `stored`
+    ({network id: stored read}) holds of a network this read does not read again.
     """
-    reused = reused or {}
+    stored = stored or {}
     appliance, wireless = client.dashboard.appliance, client.dashboard.wireless
 
     def addressing(network_id):
-        try:
-            return 'vlans', appliance.getNetworkApplianceVlans(network_id)
-        except meraki.APIError as exc:
-            failure = FetchError(f'getNetworkApplianceVlans of {network_id} failed: {describe_error(exc)}', exc.status)
-            if exc.status != 400:
-                raise failure from None
+        if 'single_lan' not in stored.get(network_id, {}):
+            try:
+                return 'vlans', appliance.getNetworkApplianceVlans(network_id)
+            except meraki.APIError as exc:
+                failure = FetchError(
+                    f'getNetworkApplianceVlans of {network_id} failed: {describe_error(exc)}', exc.status,
+                )
+                if exc.status != 400:
+                    raise failure from None
+        else:
+            failure = None  # last read, it ran a single LAN: its settings say whether it still does
         # Meraki answers 400 when the network runs a single LAN instead of VLANs, but also for other reasons: its
         # VLAN settings say which, by value (the error's wording is not part of the API).
         settings = call(
             f'getNetworkApplianceVlansSettings of {network_id}', appliance.getNetworkApplianceVlansSettings, network_id,
         )
+        if failure is None and isinstance(settings, dict) and settings.get('vlansEnabled') is True:
+            return 'vlans', call(
+                f'getNetworkApplianceVlans of {network_id}', appliance.getNetworkApplianceVlans, network_id,
+            )
         if not isinstance(settings, dict) or settings.get('vlansEnabled') is not False:
-            raise failure
+            raise failure or FetchError(f'getNetworkApplianceVlansSettings of {network_id} answered {settings!r:.100}')
         return 'single_lan', call(
             f'getNetworkApplianceSingleLan of {network_id}', appliance.getNetworkApplianceSingleLan, network_id,
         )
@@ -481,16 +502,20 @@ def fetch_networks(client, snapshot, reused=None):
 
     tasks = []
     for network in snapshot.networks:
-        if network['id'] in reused:
-            for source in PER_NETWORK:
-                if source in reused[network['id']]:
-                    getattr(snapshot, source)[network['id']] = reused[network['id']][source]
-            continue
-        products = network.get('productTypes') or []
-        if 'appliance' in products:
-            tasks.append(('vlans', network['id'], addressing))
-        if 'wireless' in products:
-            tasks.append(('ssids', network['id'], ssids))
+        network_id, products = network['id'], network.get('productTypes') or []
+        kept = stored.get(network_id, {})
+        for product, source, task, kinds in (
+            ('appliance', 'vlans', addressing, ('vlans', 'single_lan')),
+            ('wireless', 'ssids', ssids, ('ssids',)),
+        ):
+            if product not in products:
+                continue
+            if not snapshot.reads(network_id, source) and any(kind in kept for kind in kinds):
+                for kind in kinds:
+                    if kind in kept:
+                        getattr(snapshot, kind)[network_id] = kept[kind]
+            else:
+                tasks.append((source, network_id, task))
     failures = []
     with ThreadPoolExecutor(max_workers=NETWORK_WORKERS, thread_name_prefix='meraki-network') as pool:
         futures = [(source, network_id, pool.submit(task, network_id)) for source, network_id, task in tasks]

@@ -315,23 +315,28 @@ def finish(run, changes, fetch_errors=()):
         run.log_line('warning', f'{problems} changes were not applied (conflict, failure or missing dependency).')
 
 
+# A run in one of these states read Meraki (in full, or all it could: what failed is read again next time).
+READ_STATUSES = (RunStatusChoices.AWAITING_REVIEW, RunStatusChoices.COMPLETED, RunStatusChoices.PARTIAL)
+
+
 def previous_reads(run, settings):
     """
     What a change-driven read of the run's organization starts from ({network id: stored read}), or None when this run
     reads every network: asked to, change-driven reads are off (full_read_hours = 0), the run covers some networks
-    only, nothing is stored yet, or the oldest stored read (that of the last full read) is older than full_read_hours.
+    only, nothing is stored yet, or the organization's last full read is older than full_read_hours.
     """
     if run.full_read or not settings.full_read_hours or run.network_ids:
+        return None
+    last_full_read = SyncRun.objects.filter(
+        organization_id=run.organization_id, full_read=True, network_ids=[], status__in=READ_STATUSES,
+    ).exclude(pk=run.pk).order_by('-started').values_list('started', flat=True).first()
+    if not last_full_read or last_full_read < timezone.now() - timedelta(hours=settings.full_read_hours):
         return None
     reads = {
         read.network_id: {'read_at': read.read_at, 'data': read.data}
         for read in NetworkRead.objects.filter(organization_id=run.organization_id)
     }
-    if not reads or min(read['read_at'] for read in reads.values()) < (
-        timezone.now() - timedelta(hours=settings.full_read_hours)
-    ):
-        return None
-    return reads
+    return reads or None
 
 
 def store_reads(run, snapshot):

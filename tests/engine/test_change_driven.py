@@ -8,11 +8,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from dcim.models import Cable
+from dcim.models import Cable, Device, Site
+from ipam.models import Prefix
 from wireless.models import WirelessLAN
 
 from netbox_meraki.choices import RunStatusChoices, SyncModeChoices
-from netbox_meraki.models import NetworkRead, PluginSettings, SyncedObject
+from netbox_meraki.models import NetworkRead, PluginSettings, SyncedObject, SyncRun
 from netbox_meraki.sync import MerakiSyncService
 
 pytestmark = pytest.mark.django_db
@@ -81,7 +82,7 @@ def test_an_unchanged_organization_is_read_without_a_per_network_call(simulator,
     assert any('Read 0 of' in line['message'] for line in run.log)
 
 
-def test_a_changed_network_alone_is_read_again_and_its_change_synced(simulator, org_id, synced):
+def test_an_ssid_change_reads_that_networks_ssids_alone_and_syncs_it(simulator, org_id, synced):
     network = wireless_network(simulator, org_id)
     simulator.rename_ssid(network['id'], 0, 'Renamed by the operator')
     before = dict(NetworkRead.objects.values_list('network_id', 'read_at'))
@@ -90,10 +91,9 @@ def test_a_changed_network_alone_is_read_again_and_its_change_synced(simulator, 
 
     assert run.status == RunStatusChoices.COMPLETED, run.log
     assert not run.full_read
-    counts = simulator.counts()
-    assert counts['GET /networks/{networkId}/wireless/ssids'] == 1
-    assert counts.get('GET /networks/{networkId}/appliance/vlans', 0) == ('appliance' in network['productTypes'])
-    assert per_network_calls(simulator) <= 3  # with a single LAN: VLANs refused, their settings, the LAN
+    assert simulator.counts()['GET /networks/{networkId}/wireless/ssids'] == 1
+    assert per_network_calls(simulator) == 1
+    assert not any(simulator.counts().get(endpoint) for endpoint in SCOPED)
     assert WirelessLAN.objects.filter(ssid='Renamed by the operator').exists()
     read = NetworkRead.objects.get(organization_id=org_id, network_id=network['id'])
     assert read.read_at >= run.started - timedelta(seconds=1)
@@ -145,6 +145,56 @@ def test_an_unreadable_change_log_makes_the_sync_read_every_network(simulator, o
     assert simulator.counts()['GET /networks/{networkId}/wireless/ssids'] == wireless
 
 
+def test_another_configuration_change_reads_that_networks_configuration_but_not_its_neighbours(
+    simulator, org_id, synced,
+):
+    org = simulator.dashboard.orgs[org_id]
+    network_id = next(n for n in sorted(org.vlans) if org.vlans[n] and any(
+        org.devices[serial]['networkId'] == n for serial in org.switch_ports if serial in org.devices))
+    vlan = org.vlans[network_id][0]
+    simulator.set_vlan_subnet(network_id, vlan['id'], '10.251.0.0/24', appliance_ip='10.251.0.1')
+
+    run = sync(org_id)
+
+    counts = simulator.counts()
+    assert counts['GET /networks/{networkId}/appliance/vlans'] == 1
+    assert counts.get('GET /networks/{networkId}/wireless/ssids', 0) == (
+        'wireless' in org.networks[network_id]['productTypes'])
+    assert counts[SCOPED[0]] == 1  # switch ports, for that network
+    assert not counts.get(SCOPED[1])  # LLDP/CDP is not configuration
+    assert Prefix.objects.filter(prefix='10.251.0.0/24').exists(), run.log
+
+
+def test_a_device_added_reads_its_networks_neighbours_too(simulator, org_id, synced):
+    network = wireless_network(simulator, org_id)
+    serial = simulator.add_device(network['id'], model='MR44', name='new-ap')
+    simulator.reset_counts()
+
+    run = sync(org_id)
+
+    assert all(simulator.counts().get(endpoint) == 1 for endpoint in SCOPED)
+    assert Device.objects.filter(serial=serial).exists(), run.log
+
+
+def test_a_network_that_ran_a_single_lan_is_read_again_without_the_refused_call(simulator, org_id, synced):
+    # A new network with an appliance runs a single LAN: its first read learns that from a refused VLANs call.
+    network_id = simulator.add_network(org_id, 'Kiosk', ['appliance'])
+    sync(org_id)
+    assert simulator.counts()['GET /networks/{networkId}/appliance/vlans'] == 1
+    simulator.edit_network(network_id, notes='Closed on Sundays')
+    simulator.reset_counts()
+
+    run = sync(org_id)
+
+    counts = simulator.counts()
+    assert counts.get('GET /networks/{networkId}/appliance/vlans', 0) == 0
+    assert counts['GET /networks/{networkId}/appliance/vlans/settings'] == 1
+    assert counts['GET /networks/{networkId}/appliance/singleLan'] == 1
+    assert run.status == RunStatusChoices.COMPLETED, run.log
+    assert Site.objects.get(pk=SyncedObject.objects.get(kind='site', meraki_id=network_id).object_id).description == (
+        'Closed on Sundays')
+
+
 @pytest.mark.parametrize('how', ['asked', 'due', 'off'])
 def test_a_full_read_when_asked_when_due_and_when_change_driven_reads_are_off(simulator, org_id, synced, how):
     # A cable change is not a configuration change: Meraki logs nothing, and only a full read sees it.
@@ -153,7 +203,7 @@ def test_a_full_read_when_asked_when_due_and_when_change_driven_reads_are_off(si
     simulator.remove_link(link['a']['serial'], link['a']['portId'])
     if how == 'due':
         PluginSettings.objects.filter(pk=1).update(full_read_hours=6)
-        NetworkRead.objects.filter(organization_id=org_id).update(read_at=timezone.now() - timedelta(hours=7))
+        SyncRun.objects.filter(pk=synced.pk).update(started=timezone.now() - timedelta(hours=7))
     elif how == 'off':
         PluginSettings.objects.filter(pk=1).update(full_read_hours=0)
     simulator.reset_counts()
