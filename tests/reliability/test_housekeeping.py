@@ -164,3 +164,5 @@ def test_months_of_scheduled_syncs_keep_the_plugins_tables_bounded_by_the_retent
         assert not Change.objects.exclude(run__in=SyncRun.objects.all()).exists()
         # Ownership outlives the runs that wrote it: what the syncs own is still owned.
         assert SyncedObject.objects.filter(kind='device').count() == len(sim.dashboard.orgs[org_id].devices)
+        # The stored reads: one per network Meraki has, whatever the networks added and removed on the way.
+        assert set(NetworkRead.objects.values_list('network_id', flat=True)) <= set(sim.dashboard.orgs[org_id].networks)
