@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from rq.timeouts import BaseTimeoutException
 
-from core.choices import JobStatusChoices
+from core.choices import JobNotificationChoices, JobStatusChoices
 from core.models import Job
 from dcim.models import Site
 from netbox.plugins import get_plugin_config
@@ -222,8 +222,11 @@ def enqueue_job(run, user, action='sync'):
     from .jobs import SyncJob
 
     kwargs = {'action': action} if action != 'sync' else {}
+    # NetBox would also tell the job's user that the job ended: the run's own notification (event_types.notify) says
+    # so once, with the organization and the outcome.
     run.job = SyncJob.enqueue(
-        user=user, run_id=run.pk, job_timeout=get_plugin_config('netbox_meraki', 'job_timeout'), **kwargs,
+        user=user, run_id=run.pk, job_timeout=get_plugin_config('netbox_meraki', 'job_timeout'),
+        notifications=JobNotificationChoices.NOTIFICATION_NEVER, **kwargs,
     )
     run.save(update_fields=['job'])
 
@@ -466,7 +469,18 @@ def approve_changes(run, change_ids=None):
 
 
 def reject_changes(run, change_ids=None):
-    return review_queryset(run, change_ids).update(state=ChangeStateChoices.REJECTED)
+    """
+    Reject the run's pending and held changes (all, or those listed). Returns how many. A review left with nothing
+    to decide or apply is over: the run is completed, having applied nothing.
+    """
+    rejected = review_queryset(run, change_ids).update(state=ChangeStateChoices.REJECTED)
+    if not run.changes.filter(state__in=(
+        ChangeStateChoices.PENDING, ChangeStateChoices.HELD, ChangeStateChoices.APPROVED,
+    )).exists():
+        run.status = RunStatusChoices.COMPLETED
+        run.log_line('info', 'Every change was rejected: nothing was applied.')
+        run.save(update_fields=['status', 'log'])
+    return rejected
 
 
 def review_queryset(run, change_ids):

@@ -192,6 +192,22 @@ def test_review_through_the_api_rejects_approves_and_applies(
     assert not Site.objects.filter(name=rejected.object_repr).exists()
 
 
+def test_a_review_whose_changes_are_all_rejected_is_over(reviewer, review_run):
+    first = review_run.changes.order_by('sequence').first()
+    assert reviewer.post(f'/changes/{first.pk}/reject/').status_code == 200
+    review_run.refresh_from_db()
+    assert review_run.status == RunStatusChoices.AWAITING_REVIEW  # the others wait for a decision
+
+    response = reviewer.post(f'/runs/{review_run.pk}/reject/')
+
+    assert response.status_code == 200, response.content
+    review_run.refresh_from_db()
+    assert review_run.status == RunStatusChoices.COMPLETED
+    assert review_run.log[-1]['message'] == 'Every change was rejected: nothing was applied.'
+    assert set(review_run.changes.values_list('state', flat=True)) == {ChangeStateChoices.REJECTED}
+    assert reviewer.post(f'/runs/{review_run.pk}/apply/').status_code == 409
+
+
 def test_review_actions_refuse_a_run_not_awaiting_review(reviewer, runs):
     completed = runs[0]
     for path in ('approve', 'reject', 'apply'):

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from core.choices import JobNotificationChoices, JobStatusChoices
 from core.models import ObjectType
 from extras.choices import EventRuleActionChoices
 from extras.models import EventRule, Notification, NotificationGroup, Webhook
@@ -32,6 +33,7 @@ from netbox_meraki.event_types import (
     MERAKI_SYNC_FAILED,
     announce_outcome,
 )
+from netbox_meraki.jobs import SyncJob
 from netbox_meraki.models import Change, SyncRun
 from netbox_meraki.sync import MerakiSyncService
 
@@ -254,3 +256,23 @@ def test_an_event_rule_for_sync_runs_can_be_made_through_netbox_rest_api(people)
 
     assert response.status_code == 201, response.data
     assert response.data['event_types'] == [MERAKI_SYNC_FAILED]
+
+
+def test_a_run_on_a_worker_is_announced_once_by_the_run_and_not_again_as_a_netbox_job(
+    meraki_config, org_id, people, django_capture_on_commit_callbacks,
+):
+    meraki_config['api_key'] = 'sim-key-refused-0123456789abcdef01234567'
+    with django_capture_on_commit_callbacks():  # the job stays off RQ: it is run here, as the worker would
+        (run,) = MerakiSyncService(user=people['starter']).sync_all(
+            mode=SyncModeChoices.AUTO, organization_ids=[org_id], background=True,
+        )
+    assert run.job.notifications == JobNotificationChoices.NOTIFICATION_NEVER
+
+    with django_capture_on_commit_callbacks(execute=True):
+        SyncJob.handle(run.job, run_id=run.pk)
+
+    run.refresh_from_db()
+    run.job.refresh_from_db()
+    assert run.status == RunStatusChoices.FAILED and run.job.status == JobStatusChoices.STATUS_FAILED
+    told = Notification.objects.filter(user=people['starter'])
+    assert [(n.object_id, n.event_type) for n in told] == [(run.pk, MERAKI_SYNC_FAILED)]
