@@ -5,7 +5,7 @@ sync owns, which of them refer to other kinds, and how an object is matched, mar
 
 from dataclasses import dataclass, field
 
-from dcim.models import Cable, Device, DeviceRole, DeviceType, Interface, Manufacturer, Site
+from dcim.models import Cable, Device, DeviceRole, DeviceType, Interface, Manufacturer, Platform, Site
 from ipam.models import VLAN, VRF, IPAddress, Prefix, VLANGroup
 from wireless.models import WirelessLAN, WirelessLANGroup
 
@@ -37,10 +37,12 @@ KINDS = {
         DeviceType, ('manufacturer', 'model', 'slug', 'part_number', 'u_height'), refs={'manufacturer': 'manufacturer'},
     ),
     'role': KindSpec(DeviceRole, ('name', 'slug', 'color')),
+    'platform': KindSpec(Platform, ('manufacturer', 'name', 'slug'), refs={'manufacturer': 'manufacturer'}),
     'vrf': KindSpec(VRF, ('name', 'description'), create_only=('name',), policy='site'),
     'site': KindSpec(
         Site,
-        ('name', 'slug', 'status', 'time_zone', 'physical_address', 'latitude', 'longitude', 'description'),
+        ('name', 'slug', 'status', 'time_zone', 'physical_address', 'latitude', 'longitude', 'description',
+         'cf_meraki_url'),
         mark={'status': 'retired'},
         # Meraki has no site address: the one the devices share is a starting point, not a source of truth.
         create_only=('slug', 'physical_address', 'latitude', 'longitude'),
@@ -50,11 +52,13 @@ KINDS = {
         policy='site',
     ),
     'wlangroup': KindSpec(WirelessLANGroup, ('name', 'slug'), create_only=('slug',), policy='site'),
+    # The platform is synced, not set at creation only: it is the firmware the device runs, and an upgrade in Meraki
+    # must show in NetBox. A platform set by hand is overwritten, as every field the sync owns on a device it owns.
     'device': KindSpec(
         Device,
-        ('name', 'site', 'device_type', 'role', 'serial', 'status', 'latitude', 'longitude',
-         'cf_meraki_firmware', 'cf_meraki_mac'),
-        refs={'site': 'site', 'device_type': 'devicetype', 'role': 'role'},
+        ('name', 'site', 'device_type', 'role', 'platform', 'serial', 'status', 'latitude', 'longitude',
+         'cf_meraki_firmware', 'cf_meraki_mac', 'cf_meraki_url'),
+        refs={'site': 'site', 'device_type': 'devicetype', 'role': 'role', 'platform': 'platform'},
         mark={'status': 'decommissioning'},
     ),
     'vlan': KindSpec(

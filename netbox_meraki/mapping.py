@@ -17,11 +17,11 @@ __all__ = ('KIND_ORDER', 'MappingOptions', 'Record', 'Ref', 'interface_name', 'm
 
 # Apply order: what a kind refers to comes before it. Removals run in the reverse order.
 KIND_ORDER = (
-    'manufacturer', 'devicetype', 'role', 'vrf', 'site', 'vlangroup', 'wlangroup', 'device', 'vlan', 'prefix',
-    'wirelesslan', 'interface', 'ipaddress', 'primaryip', 'cable',
+    'manufacturer', 'devicetype', 'role', 'platform', 'vrf', 'site', 'vlangroup', 'wlangroup', 'device', 'vlan',
+    'prefix', 'wirelesslan', 'interface', 'ipaddress', 'primaryip', 'cable',
 )
 # Kinds shared by every organization and matched by name: created when missing, never changed or deleted.
-REFERENCE_KINDS = ('manufacturer', 'devicetype', 'role')
+REFERENCE_KINDS = ('manufacturer', 'devicetype', 'role', 'platform')
 
 # Models that are not rack-mounted (access points, cameras, sensors, small gateways) take no rack units.
 UNRACKED_PREFIXES = ('MR', 'CW', 'MV', 'MT', 'MG', 'Z')
@@ -103,6 +103,21 @@ def device_name(device, options=None):
     if not name:
         return device['serial']
     return (options.name('device', name) if options else name)[:NAME_MAX]
+
+
+def platform_name(device):
+    """
+    The platform of a device: the firmware it runs ('switch-16-8'), or None when Meraki gives none, or a status in
+    its place (a version has a digit; a remark such as 'Not running configured version' has none).
+    """
+    firmware = (device.get('firmware') or '').strip()[:100]
+    return firmware if any(character.isdigit() for character in firmware) else None
+
+
+def dashboard_url(item):
+    """The Dashboard page of a network or device, when Meraki gives a web address (NetBox refuses other schemes)."""
+    url = (item.get('url') or '').strip()
+    return url if url.startswith(('https://', 'http://')) else None
 
 
 def coordinate(value, limit):
@@ -233,16 +248,26 @@ def map_devices(snapshot, networks, options, records):
             records.add(Record('role', product_type, {
                 'name': role, 'slug': slugify(role), 'color': ROLE_COLORS.get(product_type, '9e9e9e'),
             }, label=role))
+        firmware = platform_name(device)
+        if firmware and firmware not in records['platform']:
+            records.add(Record('platform', firmware, {
+                'manufacturer': Ref('manufacturer', 'meraki'),
+                'name': firmware,
+                # Dots would vanish from the slug: 'MX 18.1.07' and 'MX 18.10.7' must not share one.
+                'slug': slugify(firmware.replace('.', '-'))[:100],
+            }, label=firmware))
         values = {
             'name': device_name(device, options),
             'site': Ref('site', network_id),
             'device_type': Ref('devicetype', model),
             'role': Ref('role', product_type),
+            'platform': Ref('platform', firmware) if firmware else None,
             'serial': serial,
             'latitude': coordinate(device.get('lat'), 90),
             'longitude': coordinate(device.get('lng'), 180),
             'cf_meraki_firmware': (device.get('firmware') or '')[:100] or None,
             'cf_meraki_mac': (device.get('mac') or '').lower() or None,
+            'cf_meraki_url': dashboard_url(device),
         }
         if network_id == inventory_site:
             values['status'] = 'inventory'
@@ -270,6 +295,7 @@ def map_network(network, devices, options, organization=''):
         'latitude': coordinate(lat, 90),
         'longitude': coordinate(lng, 180),
         'description': re.sub(r'\s+', ' ', network.get('notes') or '')[:200],
+        'cf_meraki_url': dashboard_url(network),
     }, network_id=network['id'], label=name)
 
 

@@ -9,9 +9,9 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import CharField, F, Func, Prefetch
+from django.db.models import CharField, F, Func, Prefetch, Q
 
-from dcim.models import Device, DeviceRole, DeviceType, Interface, InterfaceTemplate, Manufacturer, Site
+from dcim.models import Device, DeviceRole, DeviceType, Interface, InterfaceTemplate, Manufacturer, Platform, Site
 from ipam.models import IPAddress
 
 from .cascade import CascadeCheck
@@ -102,6 +102,18 @@ class NetBoxState:
         names = {record.values['name']: meraki_id for meraki_id, record in records['role'].items()}
         for role in DeviceRole.objects.filter(name__in=names):
             self.remember('role', names[role.name], role)
+        for platform in self.platforms(records['platform']):
+            if platform.name not in self.ids['platform']:
+                self.remember('platform', platform.name, platform)
+
+    def platforms(self, names):
+        """
+        The platforms of these names a Meraki device may run, the Meraki manufacturer's first: also one a person made
+        for no manufacturer (used, not duplicated), never another manufacturer's (NetBox refuses it on a Meraki device).
+        """
+        return Platform.objects.filter(
+            Q(manufacturer_id=self.pk('manufacturer', 'meraki')) | Q(manufacturer__isnull=True), name__in=names,
+        ).order_by(F('manufacturer').asc(nulls_last=True))
 
     def pk(self, kind, meraki_id):
         """The NetBox id of the object with this identity, looking shared objects up by name on first use."""
@@ -114,6 +126,8 @@ class NetBoxState:
             obj = DeviceType.objects.filter(manufacturer_id=manufacturer_pk, model=meraki_id).first()
         elif kind == 'role':
             obj = DeviceRole.objects.filter(name=self.settings.role_name(meraki_id)).first()
+        elif kind == 'platform':
+            obj = self.platforms([meraki_id]).first()
         if obj is None:
             return None
         self.remember(kind, meraki_id, obj)
@@ -183,8 +197,8 @@ class NetBoxState:
 
     def shared_identity(self, kind, pk):
         """
-        The identity of a shared object (manufacturer, device type, role) not looked up yet, from its name: so that a
-        state loaded to apply a review reads a device's type and role as the plan did.
+        The identity of a shared object (manufacturer, device type, role, platform) not looked up yet, from its name: so
+        that a state loaded to apply a review reads a device's type, role and platform as the plan did.
         """
         obj = KINDS[kind].model.objects.filter(pk=pk).first()
         meraki_id = None
@@ -196,6 +210,8 @@ class NetBoxState:
             product_types = [product_type for product_type in DEFAULT_ROLE_NAMES
                              if self.settings.role_name(product_type) == obj.name]
             meraki_id = product_types[0] if product_types else None
+        elif kind == 'platform' and obj and obj.manufacturer_id in (None, self.pk('manufacturer', 'meraki')):
+            meraki_id = obj.name
         if meraki_id:
             self.remember(kind, meraki_id, obj)
         return meraki_id

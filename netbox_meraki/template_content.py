@@ -32,8 +32,8 @@ def runs_that_changed(obj, user, limit=RECENT_RUNS):
 
 class MerakiIdentityPanel(PluginTemplateExtension):
     """
-    A "Meraki" panel on the NetBox objects the plugin owns: their Meraki identity, last sync, and the latest runs
-    that changed them.
+    A "Meraki" panel on the NetBox objects the plugin owns: their Meraki identity, a link to their Dashboard page
+    (sites and devices), last sync, and the latest runs that changed them.
     """
 
     models = sorted({spec.model._meta.label_lower for spec in KINDS.values()})
@@ -50,6 +50,7 @@ class MerakiIdentityPanel(PluginTemplateExtension):
         return self.render('netbox_meraki/inc/identity_panel.html', extra_context={
             'synced': synced,
             'model_name': obj._meta.model_name,
+            'dashboard_url': getattr(obj, 'custom_field_data', {}).get('meraki_url'),
             'can_view_runs': can_view_runs,
             'recent_runs': runs_that_changed(obj, user) if can_view_runs else [],
         })

@@ -15,7 +15,7 @@ from django.db import connection
 from django.test import override_settings
 
 from core.models import Job, ObjectChange
-from dcim.models import Cable, Device, DeviceRole, DeviceType, Interface, Manufacturer, Site
+from dcim.models import Cable, Device, DeviceRole, DeviceType, Interface, Manufacturer, Platform, Site
 from extras.models import CustomField
 from ipam.models import VLAN, VRF, IPAddress, Prefix, VLANGroup
 from users.models import ObjectPermission, Token, User
@@ -38,7 +38,7 @@ OWNED_KINDS = tuple(kind for kind in KIND_ORDER if kind not in REFERENCE_KINDS)
 # The NetBox models the plugin writes, in an order they can be deleted in.
 WRITTEN_MODELS = (
     Cable, IPAddress, Device, Interface, Prefix, VLAN, WirelessLAN, VLANGroup, WirelessLANGroup, VRF, Site,
-    DeviceType, Manufacturer, DeviceRole,
+    DeviceType, Platform, Manufacturer, DeviceRole,
 )
 # A small organization for tests that sync many times: three networks of every product mix, ten devices.
 SMALL_SCALE = Scale(organizations=1, networks=3, devices=10)

@@ -109,7 +109,7 @@ def test_a_review_approved_after_netbox_changed_never_brings_back_what_was_delet
     create = change(review, 'device', added)
     assert create.state == ChangeStateChoices.CONFLICT and 'synced and then deleted' in create.reason
     assert not review.changes.filter(state=ChangeStateChoices.APPLIED, action=ChangeActionChoices.CREATE).exclude(
-        kind__in=('manufacturer', 'devicetype', 'role')).exists()
+        kind__in=('manufacturer', 'devicetype', 'role', 'platform')).exists()
     assert not Device.objects.filter(serial__in=[renamed, added]).exists()
 
 
