@@ -6,6 +6,7 @@ NETBOX := dev/netbox
 PYTEST := source dev/env.sh && REDIS_TASKS_DB=6 REDIS_CACHING_DB=7 .venv/bin/python -m pytest
 # make test runs the suite in parallel processes (pytest-xdist), each with a test database and Redis databases of its
 # own (dev/configuration.py). Most tests wait on the simulator's rate limit, not on a core: more workers than cores.
+# At most 5: two Redis databases each from 6 on, and Redis has 16.
 TEST_WORKERS ?= 3
 
 .PHONY: help setup test test-dist dist soak lint demo bench clean

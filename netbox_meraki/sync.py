@@ -336,8 +336,9 @@ def previous_reads(run, settings):
     if not last_full_read or last_full_read < timezone.now() - timedelta(hours=settings.full_read_hours):
         return None
     reads = {
-        read.network_id: {'read_at': read.read_at, 'data': read.data}
-        for read in NetworkRead.objects.filter(organization_id=run.organization_id)
+        network_id: {'read_at': read_at, 'data': data}
+        for network_id, read_at, data in NetworkRead.objects.filter(organization_id=run.organization_id).values_list(
+            'network_id', 'read_at', 'data').iterator(chunk_size=100)
     }
     return reads or None
 
@@ -359,9 +360,11 @@ def store_reads(run, snapshot):
         else:
             stored.exclude(network_id__in=kept - failed).delete()
         stored.filter(network_id__in=reads).delete()
+        # A few networks per statement: each row's JSON is built as its batch is written, not all at once.
         NetworkRead.objects.bulk_create(
-            NetworkRead(organization_id=run.organization_id, network_id=network_id, read_at=snapshot.read_at, data=data)
-            for network_id, data in reads.items()
+            (NetworkRead(organization_id=run.organization_id, network_id=network_id, read_at=snapshot.read_at,
+                         data=data) for network_id, data in reads.items()),
+            batch_size=25,
         )
 
 
@@ -390,6 +393,7 @@ def execute_run(run, locked=False):
             snapshot = fetch_organization(
                 client, run.organization_id, run.network_ids, inventory=settings.sync_inventory, previous=previous,
             )
+        del previous  # what the snapshot reuses of it, it holds: planning needs the memory
         run.organization_name = str(snapshot.organization.get('name') or '')[:255]
         count_calls()
         store_reads(run, snapshot)
