@@ -26,7 +26,7 @@ from netbox_meraki.choices import DeletePolicyChoices, RunStatusChoices, SyncMod
 from netbox_meraki.fetch import fetch_organization
 from netbox_meraki.kinds import KINDS, to_json
 from netbox_meraki.mapping import KIND_ORDER, REFERENCE_KINDS, map_snapshot
-from netbox_meraki.models import DEFAULT_ROLE_NAMES, Change, PluginSettings, SyncedObject, SyncRun
+from netbox_meraki.models import DEFAULT_ROLE_NAMES, Change, NetworkRead, PluginSettings, SyncedObject, SyncRun
 from netbox_meraki.plan import NetBoxState
 from netbox_meraki.sync import MerakiSyncService, apply_review, approve_changes, dashboard_client, mapping_options
 
@@ -211,7 +211,9 @@ def remove_rows_since(marks):
     Device.objects.filter(pk__gt=marks[Device]).update(primary_ip4=None, primary_ip6=None)
     for model in (ObjectChange, Change, SyncedObject, SyncRun, Job, *WRITTEN_MODELS, Token, ObjectPermission, User):
         model.objects.filter(pk__gt=marks[model]).delete()
+    # Settings and stored network reads are only ever the tests' own.
     PluginSettings.objects.all().delete()
+    NetworkRead.objects.all().delete()
 
 
 @pytest.fixture(scope='session')

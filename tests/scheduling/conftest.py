@@ -16,7 +16,7 @@ from django.db import connection
 from core.models import Job
 
 from netbox_meraki.jobs import ScheduledSyncJob, SyncJob
-from netbox_meraki.models import Change, PluginSettings, SyncRun
+from netbox_meraki.models import Change, NetworkRead, PluginSettings, SyncRun
 
 from ..conftest import clear_task_queues
 
@@ -37,6 +37,7 @@ def remove_what_the_tests_wrote():
     SyncRun.objects.all().delete()
     Job.objects.filter(name__in=(ScheduledSyncJob.name, SyncJob.name)).delete()
     PluginSettings.objects.all().delete()
+    NetworkRead.objects.all().delete()
 
 
 @pytest.fixture
