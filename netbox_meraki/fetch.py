@@ -203,6 +203,15 @@ class Snapshot:
     def network_failed(self, source, network_id):
         return network_id in self.network_errors.get(source, {})
 
+    @property
+    def failed_networks(self):
+        """The networks one of whose per-network calls failed."""
+        return {network_id for errors in self.network_errors.values() for network_id in errors}
+
+    def device_networks(self):
+        """{serial: network id} of the devices read (none when they could not be)."""
+        return {device['serial']: device.get('networkId') for device in self.devices or ()}
+
     def reads(self, network_id, source):
         """Whether this read asks Meraki for the network's `source` (one of SOURCES), rather than reuse it."""
         return self.networks_read is None or source in self.networks_read.get(network_id, ())
@@ -402,7 +411,7 @@ def read_network_scoped(snapshot, fetch, scoped, stored):
         for name in scoped:
             snapshot.errors[name] = f'{ENDPOINTS[name][0]} was not read: the devices could not be'
         return
-    device_network = {device['serial']: device.get('networkId') for device in snapshot.devices}
+    device_network = snapshot.device_networks()
     for name in scoped:
         # None: the change log could not be read, and every network is read (nothing stored is used).
         wanted = None if snapshot.networks_read is None else {
@@ -436,29 +445,25 @@ def network_reads(snapshot):
         snapshot.errors.get(name) for name in NETWORK_SCOPED
     ):
         return {}
-    device_network = {device['serial']: device.get('networkId') for device in snapshot.devices}
-    # Per network: its devices, and its devices' entries in each network-scoped endpoint.
-    grouped = {}
-    for serial, network_id in device_network.items():
-        grouped.setdefault(network_id, {'devices': [], **{source: [] for source in NETWORK_SCOPED}})
-        grouped[network_id]['devices'].append(serial)
+    device_network = snapshot.device_networks()
+    failed = snapshot.failed_networks
+    reads = {
+        network['id']: {'format': READ_FORMAT, 'devices': [], **{source: [] for source in NETWORK_SCOPED}}
+        for network in snapshot.networks
+        if network['id'] not in failed and (snapshot.networks_read is None or network['id'] in snapshot.networks_read)
+    }
+    # Each network's devices, and its devices' entries in each network-scoped endpoint.
+    for serial in sorted(device_network):
+        if device_network[serial] in reads:
+            reads[device_network[serial]]['devices'].append(serial)
     for source in NETWORK_SCOPED:
         for entry in getattr(snapshot, source):
-            if entry['serial'] in device_network:
-                grouped[device_network[entry['serial']]][source].append(entry)
-    failed = {network_id for errors in snapshot.network_errors.values() for network_id in errors}
-    reads = {}
-    for network in snapshot.networks:
-        network_id = network['id']
-        if network_id in failed or (snapshot.networks_read is not None and network_id not in snapshot.networks_read):
-            continue
-        data = {'format': READ_FORMAT, 'devices': [], **{source: [] for source in NETWORK_SCOPED}}
-        data.update(grouped.get(network_id, {}))
-        data['devices'] = sorted(data['devices'])
+            if device_network.get(entry['serial']) in reads:
+                reads[device_network[entry['serial']]][source].append(entry)
+    for network_id, data in reads.items():
         for source in PER_NETWORK:
             if network_id in getattr(snapshot, source):
                 data[source] = getattr(snapshot, source)[network_id]
-        reads[network_id] = data
     return reads
 
 

@@ -374,8 +374,8 @@ class Planner:
         self.settings = settings
         self.state = state
         self.network_scope = set(run.network_ids)
-        self.device_networks = {device['serial']: device.get('networkId') for device in snapshot.devices or []}
-        self.unread_networks = {network_id for errors in snapshot.network_errors.values() for network_id in errors}
+        self.device_networks = snapshot.device_networks()
+        self.unread_networks = snapshot.failed_networks
         self.template_names = {}  # device model -> names of its type's interface templates
         self.changes = []
 

@@ -354,7 +354,7 @@ def store_reads(run, snapshot):
     stored = NetworkRead.objects.filter(organization_id=run.organization_id)
     with transaction.atomic():
         kept = {network['id'] for network in snapshot.networks}
-        failed = {network_id for errors in snapshot.network_errors.values() for network_id in errors}
+        failed = snapshot.failed_networks
         if run.network_ids:
             stored.filter(network_id__in=failed).delete()
         else:
