@@ -16,6 +16,7 @@ class OrgData:
 
     organization: dict
     networks: dict = field(default_factory=dict)  # network id -> network
+    config_templates: dict = field(default_factory=dict)  # template id -> configuration template
     devices: dict = field(default_factory=dict)  # serial -> device assigned to a network
     inventory: dict = field(default_factory=dict)  # serial -> inventory entry; every claimed device, assigned or not
     statuses: dict = field(default_factory=dict)  # serial -> 'online' | 'offline' | 'alerting' | 'dormant'

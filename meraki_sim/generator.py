@@ -100,6 +100,8 @@ PROFILE_PRODUCTS = {
     'teleworker': ('appliance',),
     'warehouse': ('switch', 'wireless'),
 }
+# Kinds of site whose networks are bound to a configuration template (one per kind).
+TEMPLATED_PROFILES = ('branch', 'wireless', 'teleworker')
 MIN_SIZE = {'branch': 3, 'campus': 6, 'wireless': 1, 'security': 2, 'teleworker': 1, 'warehouse': 2}
 SIZE_WEIGHT = {'branch': 1.0, 'campus': 3.0, 'wireless': 0.6, 'security': 0.5, 'teleworker': 0.0, 'warehouse': 1.0}
 ROLE = {'MX': 'mx', 'Z': 'z', 'MS': 'sw', 'MR': 'ap', 'MG': 'mg', 'MV': 'cam', 'MT': 'sensor'}
@@ -186,8 +188,10 @@ class OrgGenerator:
             'management': {'details': []},
         }
         self.org = OrgData(organization=organization)
+        profiles = {}
         for number, (profile, size) in enumerate(plan_networks(self.rng, networks, devices), start=1):
-            self.build_network(number, profile, size)
+            profiles[self.build_network(number, profile, size)] = profile
+        self.bind_to_templates(profiles)
         for _ in range(max(2, round(devices * 0.03))):
             self.add_unassigned()
         self.org.config_changes = self.history()
@@ -233,6 +237,26 @@ class OrgGenerator:
             counters[family] = counters.get(family, 0) + 1
             devices.append(self.build_device(network, site, family, counters[family], large))
         SiteLayout(self.org, network, devices, profile, rng, self.ids, self.pools).build()
+        return network_id
+
+    def bind_to_templates(self, profiles):
+        """
+        A configuration template per templated kind of site, and every network of that kind bound to it. Drawn from a
+        stream of their own, so that the rest of the organization is what it was before templates existed.
+        """
+        ids = IdFactory(random.Random(f'{self.org.id}:templates'))
+        for profile in TEMPLATED_PROFILES:
+            template_id = 'L_' + ids.number(18)
+            self.org.config_templates[template_id] = {
+                'id': template_id,
+                'name': f'{PROFILE_LABEL[profile]} template',
+                'productTypes': list(PROFILE_PRODUCTS[profile]),
+                'timeZone': 'America/Los_Angeles',
+            }
+            for network_id, network_profile in profiles.items():
+                if network_profile == profile:
+                    network = self.org.networks[network_id]
+                    network.update(isBoundToConfigTemplate=True, configTemplateId=template_id)
 
     def build_device(self, network, site, family, ordinal, large):
         """Generate a device assigned to a network."""

@@ -36,7 +36,8 @@ def _now():
 
 
 def _log(org, network_id, label, old, new, page='via API', ssid=None):
-    network = org.networks.get(network_id) or {}
+    # A template's changes are logged under its id, as a network's are.
+    network = org.networks.get(network_id) or org.config_templates.get(network_id) or {}
     org.config_changes.append(
         {
             'ts': _now(),
@@ -277,6 +278,62 @@ def add_network(dashboard, org_id, name, product_types, time_zone='America/Los_A
     return network_id
 
 
+def _template(org, template_id):
+    template = org.config_templates.get(template_id)
+    if template is None:
+        raise LookupError(f'Unknown configuration template {template_id}')
+    return template
+
+
+def bind_network(dashboard, network_id, template_id):
+    """Bind a network to a configuration template of its organization."""
+    org = _network_org(dashboard, network_id)
+    template = _template(org, template_id)
+    network = org.networks[network_id]
+    if network['isBoundToConfigTemplate']:
+        raise ValueError(f'Network {network_id} is already bound to template {network["configTemplateId"]}')
+    network.update(isBoundToConfigTemplate=True, configTemplateId=template_id)
+    _log(org, network_id, 'Configuration template', None, template['name'], page='Network-wide settings')
+    return copy.deepcopy(network)
+
+
+def unbind_network(dashboard, network_id):
+    """Unbind a network from its configuration template; it keeps its settings, as with retainConfigs."""
+    org = _network_org(dashboard, network_id)
+    network = org.networks[network_id]
+    if not network['isBoundToConfigTemplate']:
+        raise ValueError(f'Network {network_id} is not bound to a template')
+    template = org.config_templates.get(network.pop('configTemplateId'), {})
+    network['isBoundToConfigTemplate'] = False
+    _log(org, network_id, 'Configuration template', template.get('name'), None, page='Network-wide settings')
+    return copy.deepcopy(network)
+
+
+def rename_template(dashboard, org_id, template_id, name):
+    """Rename a configuration template; the change is logged under the template's id, as its other settings are."""
+    org = dashboard.orgs.get(org_id)
+    if org is None:
+        raise LookupError(f'Unknown organization {org_id}')
+    template = _template(org, template_id)
+    old, template['name'] = template['name'], name
+    _log(org, template_id, 'Template name', old, name, page='Network-wide settings')
+    return copy.deepcopy(template)
+
+
+def remove_template(dashboard, org_id, template_id):
+    """Delete a configuration template; its networks are unbound first."""
+    org = dashboard.orgs.get(org_id)
+    if org is None:
+        raise LookupError(f'Unknown organization {org_id}')
+    _template(org, template_id)
+    bound = [n for n in sorted(org.networks) if org.networks[n].get('configTemplateId') == template_id]
+    for network_id in bound:
+        unbind_network(dashboard, network_id)
+    template = org.config_templates.pop(template_id)
+    org.touch()
+    return {'template': copy.deepcopy(template), 'unbound': bound}
+
+
 def set_vlan_subnet(dashboard, network_id, vlan_id, subnet, appliance_ip=None):
     """Change a VLAN's subnet and appliance IP (default: the subnet's first host)."""
     org = _network_org(dashboard, network_id)
@@ -469,6 +526,10 @@ MUTATIONS = {
         rename_network,
         remove_network,
         add_network,
+        bind_network,
+        unbind_network,
+        rename_template,
+        remove_template,
         set_vlan_subnet,
         disable_ssid,
         rename_ssid,

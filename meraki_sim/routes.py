@@ -58,6 +58,7 @@ ROUTES = (
     Route('/organizations', _organizations, Paging(3, 9000, 9000)),
     Route(ORG, lambda request: request.org.organization),
     Route(f'{ORG}/networks', _org_list(views.networks), Paging(3, 100000, 1000)),
+    Route(f'{ORG}/configTemplates', lambda request: views.config_templates(request.org)),
     Route(f'{ORG}/devices', _org_list(views.devices), Paging(3, 5000, 1000)),
     Route(f'{ORG}/devices/availabilities', _org_list(views.availabilities), Paging(3, 1000, 1000)),
     Route(f'{ORG}/devices/statuses', _org_list(views.device_statuses), Paging(3, 1000, 1000)),

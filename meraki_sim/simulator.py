@@ -248,6 +248,22 @@ class Simulator:
         """Set a device's availability status; returns {'serial', 'status', 'previous'}."""
         return self.backend.mutate('set_device_status', serial=serial, status=status)
 
+    def bind_network(self, network_id, template_id):
+        """Bind a network to a configuration template; returns the network."""
+        return self.backend.mutate('bind_network', network_id=network_id, template_id=template_id)
+
+    def unbind_network(self, network_id):
+        """Unbind a network from its configuration template; returns the network."""
+        return self.backend.mutate('unbind_network', network_id=network_id)
+
+    def rename_template(self, org_id, template_id, name):
+        """Rename a configuration template; returns it."""
+        return self.backend.mutate('rename_template', org_id=org_id, template_id=template_id, name=name)
+
+    def remove_template(self, org_id, template_id):
+        """Delete a configuration template, unbinding its networks; returns {'template', 'unbound'}."""
+        return self.backend.mutate('remove_template', org_id=org_id, template_id=template_id)
+
     def edit_device(self, serial, **fields):
         """Set fields of a device as given, unchecked (odd data: '' or 255-character names, unknown models)."""
         return self.backend.mutate('edit_device', serial=serial, **fields)

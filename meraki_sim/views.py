@@ -13,6 +13,7 @@ __all__ = (
     'availabilities',
     'crc',
     'device_entries',
+    'config_templates',
     'configuration_changes',
     'device_statuses',
     'devices',
@@ -326,6 +327,11 @@ def _moment(value):
         return datetime.fromtimestamp(float(value), EPOCH.tzinfo)
     except ValueError:
         return datetime.fromisoformat(value.replace('Z', '+00:00'))
+
+
+def config_templates(org):
+    """GET /organizations/{organizationId}/configTemplates: every template, in one answer (not paginated)."""
+    return [org.config_templates[template_id] for template_id in sorted(org.config_templates)]
 
 
 def configuration_changes(org, filters):

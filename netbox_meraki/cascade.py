@@ -9,7 +9,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import router
 from django.db.models import ProtectedError, RestrictedError
 
-from dcim.models import Device, DeviceType
+from dcim.models import Device, DeviceType, SiteGroup
 from netbox.models.deletion import ConfirmCollector
 
 from .models import SyncedObject
@@ -22,6 +22,9 @@ INTERNAL_MODELS = {
     ('extras', 'taggeditem'), ('extras', 'cachedvalue'), ('extras', 'bookmark'), ('extras', 'subscription'),
     ('extras', 'notification'), ('dcim', 'cabletermination'), ('dcim', 'cablepath'), ('dcim', 'portmapping'),
 }
+# Objects NetBox keeps but changes when the object goes (a foreign key set to null): a site group's sites lose their
+# group. They count as taken along: a person's site must not lose the group it was given.
+NULLED_RELATIONS = {SiteGroup: ('sites',)}
 # Entries kept on a change: enough to show, not a copy of a whole site.
 LISTED = 50
 
@@ -76,6 +79,8 @@ class CascadeCheck:
         except RestrictedError as exc:
             protected = list(exc.restricted_objects)
         dependents = list(protected)
+        for name in NULLED_RELATIONS.get(type(obj), ()):
+            dependents.extend(getattr(obj, name).all())
         for model, instance in collector.instances_with_model():
             if model._meta.auto_created or (model._meta.app_label, model._meta.model_name) in INTERNAL_MODELS:
                 continue

@@ -184,6 +184,7 @@ class Snapshot:
     switch_ports: list | None = None
     topology: list | None = None
     inventory: list | None = None
+    config_templates: list | None = None
     # Per network: appliance VLANs (networks with VLANs on), single-LAN settings (VLANs off), SSIDs.
     vlans: dict = field(default_factory=dict)
     single_lan: dict = field(default_factory=dict)
@@ -264,12 +265,13 @@ ENDPOINTS = {
     'topology': ('getOrganizationSwitchPortsTopologyDiscoveryByDevice', 'serial'),
     'inventory': ('getOrganizationInventoryDevices', 'serial'),
     'configuration_changes': ('getOrganizationConfigurationChanges', 'ts'),
+    'config_templates': ('getOrganizationConfigTemplates', 'id'),
 }
 
 
 def fetch_organization(client, organization_id, network_ids=None, inventory=False, previous=None):
     """
-    Read one organization: org-wide, paginated calls for networks, devices, availabilities, uplink
+    Read one organization: org-wide calls for networks, configuration templates, devices, availabilities, uplink
     addresses, switch ports, LLDP/CDP neighbours (and unassigned inventory when asked), all concurrently;
     then per-network calls only where Meraki has no org-wide endpoint (appliance VLANs, SSIDs), for the
     networks whose products need them. Never per-device calls. Raises FetchError only when the organization
@@ -292,6 +294,8 @@ def fetch_organization(client, organization_id, network_ids=None, inventory=Fals
     network_filter = {'networkIds': list(network_ids)} if network_ids else {}
     requests = {
         'networks': (api.getOrganizationNetworks, {}),
+        # One call for the whole organization, read every time: templates are renamed without a network changing.
+        'config_templates': (api.getOrganizationConfigTemplates, {}),
         'devices': (api.getOrganizationDevices, network_filter),
         'availabilities': (api.getOrganizationDevicesAvailabilities, network_filter),
         'uplinks': (api.getOrganizationDevicesUplinksAddressesByDevice, network_filter),
@@ -317,9 +321,9 @@ def fetch_organization(client, organization_id, network_ids=None, inventory=Fals
     def fetch(name, **extra):
         function, filters = requests[name] if name in requests else scoped[name]
         operation, key = ENDPOINTS[name]
-        items = call(
-            operation, function, organization_id, total_pages='all', perPage=PER_PAGE[name], **filters, **extra,
-        )
+        # The configuration templates come in one answer: the endpoint is not paginated.
+        paging = {'total_pages': 'all', 'perPage': PER_PAGE[name]} if name in PER_PAGE else {}
+        items = call(operation, function, organization_id, **paging, **filters, **extra)
         if isinstance(items, dict) and isinstance(items.get('items'), list):
             items = items['items']  # the newer endpoints answer {"items": [...], "meta": {...}}
         if not isinstance(items, list):

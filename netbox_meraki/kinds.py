@@ -5,8 +5,9 @@ sync owns, which of them refer to other kinds, and how an object is matched, mar
 
 from dataclasses import dataclass, field
 
-from dcim.models import Cable, Device, DeviceRole, DeviceType, Interface, Manufacturer, Platform, Site
+from dcim.models import Cable, Device, DeviceRole, DeviceType, Interface, Manufacturer, Platform, Site, SiteGroup
 from ipam.models import VLAN, VRF, IPAddress, Prefix, VLANGroup
+from tenancy.models import Tenant
 from wireless.models import WirelessLAN, WirelessLANGroup
 
 from .mapping import Ref
@@ -38,39 +39,46 @@ KINDS = {
     ),
     'role': KindSpec(DeviceRole, ('name', 'slug', 'color')),
     'platform': KindSpec(Platform, ('manufacturer', 'name', 'slug'), refs={'manufacturer': 'manufacturer'}),
-    'vrf': KindSpec(VRF, ('name', 'description'), create_only=('name',), policy='site'),
+    'tenant': KindSpec(Tenant, ('name', 'slug')),
+    'vrf': KindSpec(VRF, ('name', 'description', 'tenant'), refs={'tenant': 'tenant'}, create_only=('name',),
+                    policy='site'),
+    # A configuration template: a group of the sites of the networks bound to it.
+    'sitegroup': KindSpec(SiteGroup, ('name', 'slug', 'description'), create_only=('slug',)),
     'site': KindSpec(
         Site,
-        ('name', 'slug', 'status', 'time_zone', 'physical_address', 'latitude', 'longitude', 'description',
-         'cf_meraki_url'),
+        ('name', 'slug', 'status', 'group', 'time_zone', 'physical_address', 'latitude', 'longitude', 'description',
+         'tenant', 'cf_meraki_url'),
+        refs={'group': 'sitegroup', 'tenant': 'tenant'},
         mark={'status': 'retired'},
         # Meraki has no site address: the one the devices share is a starting point, not a source of truth.
         create_only=('slug', 'physical_address', 'latitude', 'longitude'),
     ),
     'vlangroup': KindSpec(
-        VLANGroup, ('name', 'slug', 'scope'), refs={'scope': 'site'}, generic=('scope',), create_only=('slug',),
-        policy='site',
+        VLANGroup, ('name', 'slug', 'scope', 'tenant'), refs={'scope': 'site', 'tenant': 'tenant'}, generic=('scope',),
+        create_only=('slug',), policy='site',
     ),
     'wlangroup': KindSpec(WirelessLANGroup, ('name', 'slug'), create_only=('slug',), policy='site'),
     # The platform is synced, not set at creation only: it is the firmware the device runs, and an upgrade in Meraki
     # must show in NetBox. A platform set by hand is overwritten, as every field the sync owns on a device it owns.
     'device': KindSpec(
         Device,
-        ('name', 'site', 'device_type', 'role', 'platform', 'serial', 'status', 'latitude', 'longitude',
+        ('name', 'site', 'device_type', 'role', 'platform', 'serial', 'status', 'latitude', 'longitude', 'tenant',
          'cf_meraki_firmware', 'cf_meraki_mac', 'cf_meraki_url'),
-        refs={'site': 'site', 'device_type': 'devicetype', 'role': 'role', 'platform': 'platform'},
+        refs={'site': 'site', 'device_type': 'devicetype', 'role': 'role', 'platform': 'platform', 'tenant': 'tenant'},
         mark={'status': 'decommissioning'},
     ),
     'vlan': KindSpec(
-        VLAN, ('group', 'vid', 'name', 'status'), refs={'group': 'vlangroup'}, mark={'status': 'deprecated'},
+        VLAN, ('group', 'vid', 'name', 'status', 'tenant'), refs={'group': 'vlangroup', 'tenant': 'tenant'},
+        mark={'status': 'deprecated'},
     ),
     'prefix': KindSpec(
-        Prefix, ('prefix', 'scope', 'vlan', 'vrf', 'status', 'description'),
-        refs={'scope': 'site', 'vlan': 'vlan', 'vrf': 'vrf'}, generic=('scope',), mark={'status': 'deprecated'},
+        Prefix, ('prefix', 'scope', 'vlan', 'vrf', 'status', 'description', 'tenant'),
+        refs={'scope': 'site', 'vlan': 'vlan', 'vrf': 'vrf', 'tenant': 'tenant'}, generic=('scope',),
+        mark={'status': 'deprecated'},
     ),
     'wirelesslan': KindSpec(
-        WirelessLAN, ('ssid', 'group', 'status', 'auth_type', 'auth_cipher'), refs={'group': 'wlangroup'},
-        mark={'status': 'deprecated'},
+        WirelessLAN, ('ssid', 'group', 'status', 'auth_type', 'auth_cipher', 'tenant'),
+        refs={'group': 'wlangroup', 'tenant': 'tenant'}, mark={'status': 'deprecated'},
     ),
     'interface': KindSpec(
         Interface,
@@ -81,8 +89,8 @@ KINDS = {
         mark={'enabled': False},
     ),
     'ipaddress': KindSpec(
-        IPAddress, ('address', 'vrf', 'status', 'assigned_object', 'description'),
-        refs={'assigned_object': 'interface', 'vrf': 'vrf'}, generic=('assigned_object',),
+        IPAddress, ('address', 'vrf', 'status', 'assigned_object', 'description', 'tenant'),
+        refs={'assigned_object': 'interface', 'vrf': 'vrf', 'tenant': 'tenant'}, generic=('assigned_object',),
         mark={'status': 'deprecated'},
     ),
     # The device's primary IP is set once its addresses exist: an update of the device, never created alone.
@@ -90,7 +98,10 @@ KINDS = {
         Device, ('primary_ip4', 'primary_ip6'), refs={'primary_ip4': 'ipaddress', 'primary_ip6': 'ipaddress'},
     ),
     # A cable's ends are its identity: a moved link is a new cable, so they are never updated.
-    'cable': KindSpec(Cable, ('a', 'b', 'status'), refs={'a': 'interface', 'b': 'interface'}, create_only=('a', 'b')),
+    'cable': KindSpec(
+        Cable, ('a', 'b', 'status', 'tenant'), refs={'a': 'interface', 'b': 'interface', 'tenant': 'tenant'},
+        create_only=('a', 'b'),
+    ),
 }
 
 

@@ -13,15 +13,18 @@ from django.utils.text import slugify
 
 from .rules import apply_interface_name_rules, apply_site_name_rules, transform_name
 
-__all__ = ('KIND_ORDER', 'MappingOptions', 'Record', 'Ref', 'interface_name', 'map_snapshot')
+__all__ = ('KIND_ORDER', 'TENANT_KINDS', 'MappingOptions', 'Record', 'Ref', 'interface_name', 'map_snapshot')
 
 # Apply order: what a kind refers to comes before it. Removals run in the reverse order.
 KIND_ORDER = (
-    'manufacturer', 'devicetype', 'role', 'platform', 'vrf', 'site', 'vlangroup', 'wlangroup', 'device', 'vlan',
-    'prefix', 'wirelesslan', 'interface', 'ipaddress', 'primaryip', 'cable',
+    'manufacturer', 'devicetype', 'role', 'platform', 'tenant', 'vrf', 'sitegroup', 'site', 'vlangroup', 'wlangroup',
+    'device', 'vlan', 'prefix', 'wirelesslan', 'interface', 'ipaddress', 'primaryip', 'cable',
 )
-# Kinds shared by every organization and matched by name: created when missing, never changed or deleted.
-REFERENCE_KINDS = ('manufacturer', 'devicetype', 'role', 'platform')
+# Kinds shared by every organization and matched by name: created when missing, never changed or deleted. A tenant is
+# one of them: people may already have one for the organization, and other objects of theirs may use it.
+REFERENCE_KINDS = ('manufacturer', 'devicetype', 'role', 'platform', 'tenant')
+# The owned kinds whose NetBox model has a tenant: with `tenant_per_organization`, each gets the organization's.
+TENANT_KINDS = ('vrf', 'site', 'vlangroup', 'device', 'vlan', 'prefix', 'wirelesslan', 'ipaddress', 'cable')
 
 # Models that are not rack-mounted (access points, cameras, sensors, small gateways) take no rack units.
 UNRACKED_PREFIXES = ('MR', 'CW', 'MV', 'MT', 'MG', 'Z')
@@ -75,6 +78,7 @@ class MappingOptions:
     sync_inventory: bool = False
     inventory_site_name: str = 'Meraki inventory'
     interface_name_rules: list = field(default_factory=list)
+    tenant_per_organization: bool = False
     # Site names the plugin's sites of other organizations hold: a network named like one of them gets
     # "<name> (<organization>)" (site names are unique in NetBox).
     taken_site_names: frozenset = frozenset()
@@ -192,8 +196,9 @@ def map_snapshot(snapshot, options):
     for device in snapshot.devices or []:
         devices_by_network.setdefault(device.get('networkId'), []).append(device)
     organization = str(snapshot.organization.get('name') or snapshot.organization.get('id') or '')
+    templates = map_config_templates(snapshot.config_templates, records)
     for network in networks.values():
-        records.add(map_network(network, devices_by_network.get(network['id'], []), options, organization))
+        records.add(map_network(network, devices_by_network.get(network['id'], []), options, organization, templates))
 
     if snapshot.devices is not None:
         map_devices(snapshot, networks, options, records)
@@ -206,7 +211,37 @@ def map_snapshot(snapshot, options):
                     map_uplinks(item['serial'], item.get('uplinks') or [], device, lan_ips.get(item['serial']),
                                 options, records)
         map_network_contents(snapshot, networks, devices_by_network, options, records)
+    if options.tenant_per_organization and organization:
+        map_tenant(snapshot.organization, organization, records)
     return records, records.problems
+
+
+def map_config_templates(templates, records):
+    """
+    Each configuration template becomes a site group of its name. Returns the templates' ids, or None when they could
+    not be read (then sites' groups are left as they are).
+    """
+    if templates is None:
+        return None
+    for template in templates:
+        name = (template.get('name') or template['id']).strip()[:100]
+        records.add(Record('sitegroup', template['id'], {
+            'name': name,
+            'slug': slugify(f'{name}-{template["id"]}')[:100] or template['id'].lower(),
+            'description': f'Meraki configuration template {template["id"]}'[:200],
+        }, label=name))
+    return {template['id'] for template in templates}
+
+
+def map_tenant(organization, name, records):
+    """The organization's tenant, named after it, on every object of the kinds that have one."""
+    name = name[:100]
+    records.add(Record('tenant', name, {
+        'name': name, 'slug': slugify(name)[:100] or f'meraki-{organization.get("id", "")}',
+    }, label=name))
+    for kind in TENANT_KINDS:
+        for record in records[kind].values():
+            record.values['tenant'] = Ref('tenant', name)
 
 
 def map_devices(snapshot, networks, options, records):
@@ -276,8 +311,11 @@ def map_devices(snapshot, networks, options, records):
         records.add(Record('device', serial, values, network_id=network_id, label=values['name']))
 
 
-def map_network(network, devices, options, organization=''):
-    """A network becomes a site; `devices` are the network's own devices, `organization` its organization's name."""
+def map_network(network, devices, options, organization='', templates=None):
+    """
+    A network becomes a site; `devices` are the network's own devices, `organization` its organization's name,
+    `templates` the ids of the organization's configuration templates (None: they could not be read).
+    """
     # Meraki keeps addresses on devices: a site takes the address most of its devices share.
     addresses = {}
     for device in devices:
@@ -286,7 +324,7 @@ def map_network(network, devices, options, organization=''):
             addresses[key] = addresses.get(key, 0) + 1
     address, lat, lng = max(sorted(addresses, key=str), key=addresses.get) if addresses else ('', None, None)
     name = site_name(network, options, organization)
-    return Record('site', network['id'], {
+    values = {
         'name': name,
         'slug': slugify(f"{name}-{network['id']}")[:100] or network['id'].lower(),
         'status': 'active',
@@ -296,7 +334,15 @@ def map_network(network, devices, options, organization=''):
         'longitude': coordinate(lng, 180),
         'description': re.sub(r'\s+', ' ', network.get('notes') or '')[:200],
         'cf_meraki_url': dashboard_url(network),
-    }, network_id=network['id'], label=name)
+    }
+    # The group of a network's template; none for a network bound to no template (the plan clears only a group it set:
+    # see plan.left_to_people). A template Meraki did not list, or templates not read: the group is left alone.
+    template = network.get('configTemplateId') if network.get('isBoundToConfigTemplate', True) else None
+    if templates is not None and not template:
+        values['group'] = None
+    elif templates is not None and template in templates:
+        values['group'] = Ref('sitegroup', template)
+    return Record('site', network['id'], values, network_id=network['id'], label=name)
 
 
 def network_vrf(network_id, options, records):

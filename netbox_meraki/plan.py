@@ -11,8 +11,19 @@ from dataclasses import dataclass
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import CharField, F, Func, Prefetch, Q
 
-from dcim.models import Device, DeviceRole, DeviceType, Interface, InterfaceTemplate, Manufacturer, Platform, Site
+from dcim.models import (
+    Device,
+    DeviceRole,
+    DeviceType,
+    Interface,
+    InterfaceTemplate,
+    Manufacturer,
+    Platform,
+    Site,
+    SiteGroup,
+)
 from ipam.models import IPAddress
+from tenancy.models import Tenant
 
 from .cascade import CascadeCheck
 from .choices import ChangeActionChoices, ChangeStateChoices, DeletePolicyChoices
@@ -27,6 +38,7 @@ OWNED_KINDS = tuple(kind for kind in KIND_ORDER if kind not in REFERENCE_KINDS a
 # removals are planned only when every one of them was read in full (and, per network, only when that
 # network's own calls succeeded).
 REMOVAL_SOURCES = {
+    'sitegroup': ('config_templates',),
     'site': ('networks', 'inventory'),
     'vrf': ('networks', 'devices', 'uplinks'),
     'vlangroup': ('networks', 'devices', 'switch_ports'),
@@ -128,6 +140,8 @@ class NetBoxState:
             obj = DeviceRole.objects.filter(name=self.settings.role_name(meraki_id)).first()
         elif kind == 'platform':
             obj = self.platforms([meraki_id]).first()
+        elif kind == 'tenant':
+            obj = Tenant.objects.filter(name=meraki_id).first()
         if obj is None:
             return None
         self.remember(kind, meraki_id, obj)
@@ -212,6 +226,8 @@ class NetBoxState:
             meraki_id = product_types[0] if product_types else None
         elif kind == 'platform' and obj and obj.manufacturer_id in (None, self.pk('manufacturer', 'meraki')):
             meraki_id = obj.name
+        elif kind == 'tenant' and obj:
+            meraki_id = obj.name
         if meraki_id:
             self.remember(kind, meraki_id, obj)
         return meraki_id
@@ -284,7 +300,7 @@ class Candidate:
 
 
 # Kinds matched by natural key (see natural_matches): when planning, and again when a creation is applied.
-NATURAL_KEY_KINDS = ('device', 'site', 'interface', 'ipaddress')
+NATURAL_KEY_KINDS = ('device', 'site', 'sitegroup', 'interface', 'ipaddress')
 
 
 def host_of(address):
@@ -299,7 +315,8 @@ def natural_matches(kind, wanted, state):
     {meraki_id: Candidate} for the desired values `wanted` ({meraki_id: values in stored form}) of identities this
     organization does not own: the plugin's own objects synced for another organization (a device moved between
     organizations), then NetBox objects with the same natural key: a device's serial, a site's name, an interface's
-    name on a device the plugin owns, an address (same VRF and host) in IPAM. A few queries per kind.
+    name on a device the plugin owns, an address (same VRF and host) in IPAM, a top-level site group's name. A few
+    queries per kind.
     """
     wanted = {meraki_id: values for meraki_id, values in wanted.items() if state.object(kind, meraki_id) is None}
     if not wanted:
@@ -319,7 +336,7 @@ def natural_matches(kind, wanted, state):
             continue
         if kind == 'device':
             keys[values['serial']] = meraki_id
-        elif kind == 'site':
+        elif kind in ('site', 'sitegroup'):
             keys[values['name']] = meraki_id
         elif kind == 'interface' and (device_pk := state.ids['device'].get(values['device']['id'])):
             keys[(device_pk, values['name'])] = meraki_id
@@ -334,6 +351,9 @@ def natural_matches(kind, wanted, state):
         matches = {device.serial: device for device in Device.objects.filter(serial__in=keys)}
     elif kind == 'site':
         matches = {site.name: site for site in Site.objects.filter(name__in=keys)}
+    elif kind == 'sitegroup':
+        # The plugin's groups are top-level: a person's group of that name under another is another name in NetBox.
+        matches = {group.name: group for group in SiteGroup.objects.filter(name__in=keys, parent__isnull=True)}
     elif kind == 'interface':
         queryset = Interface.objects.filter(device_id__in={key[0] for key in keys}, name__in={key[1] for key in keys})
         matches = {(interface.device_id, interface.name): interface for interface in queryset}
@@ -354,6 +374,14 @@ def natural_matches(kind, wanted, state):
         else:
             candidates[keys[key]] = Candidate(obj, 'always' if kind == 'interface' else 'adopt')
     return candidates
+
+
+def left_to_people(kind, name, want, have):
+    """
+    Whether a field the record wants cleared holds what a person set: a site of a network bound to no template keeps
+    the group a person gave it. The sync clears only a group of its own (the one it set while the network was bound).
+    """
+    return kind == 'site' and name == 'group' and want[name] is None and bool(have[name]) and have[name]['id'] is None
 
 
 def adoption_candidates(kind, records, state):
@@ -446,7 +474,7 @@ class Planner:
             if obj is not None:
                 have = state.current_values(kind, obj, want)
                 differ = [name for name in want if want[name] != have[name] and name not in create_only
-                          and name not in record.create_only]
+                          and name not in record.create_only and not left_to_people(kind, name, want, have)]
                 if differ:
                     change = self.add(ChangeActionChoices.UPDATE, kind, meraki_id, record.label, record.network_id,
                                       obj, before={name: have[name] for name in differ},
@@ -457,8 +485,10 @@ class Planner:
                 # The device is created by this plan: the update finds it by identity when applied.
                 self.add(ChangeActionChoices.UPDATE, kind, meraki_id, record.label, record.network_id, after=want)
             elif candidate and candidate.taken_over(self.settings.adopt_existing):
+                have = state.current_values(kind, candidate.obj, want)
+                want = {name: value for name, value in want.items() if not left_to_people(kind, name, want, have)}
                 change = self.add(ChangeActionChoices.ADOPT, kind, meraki_id, record.label, record.network_id,
-                                  candidate.obj, before=state.current_values(kind, candidate.obj, want), after=want)
+                                  candidate.obj, before={name: have[name] for name in want}, after=want)
                 change.reason = candidate.note[:500]
             elif candidate:
                 change = self.add(ChangeActionChoices.CREATE, kind, meraki_id, record.label, record.network_id,

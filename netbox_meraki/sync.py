@@ -88,6 +88,7 @@ def mapping_options(settings, organization_id=None):
         sync_inventory=settings.sync_inventory,
         inventory_site_name=settings.inventory_site_name,
         interface_name_rules=list(settings.interface_name_rules),
+        tenant_per_organization=settings.tenant_per_organization,
         taken_site_names=taken,
     )
 

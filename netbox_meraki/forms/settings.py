@@ -163,7 +163,7 @@ class OrganizationSettingsForm(SettingsTabForm):
 class MappingSettingsForm(SettingsTabForm):
     plain = (
         'manufacturer_name', 'adopt_existing', 'vrf_per_network', 'sync_disabled_ssids', 'sync_inventory',
-        'inventory_site_name',
+        'inventory_site_name', 'tenant_per_organization',
     )
 
     def __init__(self, *args, **kwargs):
@@ -194,7 +194,7 @@ class MappingSettingsForm(SettingsTabForm):
             FieldSet(*(f'tags_{k}' for k in TAGGED_KINDS), name=_('Extra tags per kind')),
             FieldSet(
                 'adopt_existing', 'vrf_per_network', 'sync_disabled_ssids', 'sync_inventory', 'inventory_site_name',
-                name=_('Coverage'),
+                'tenant_per_organization', name=_('Coverage'),
             ),
         )
 

@@ -62,6 +62,9 @@ DEFAULT_DELETE_POLICY = {
     'prefix': DeletePolicyChoices.MARK,
     'wirelesslan': DeletePolicyChoices.MARK,
     'cable': DeletePolicyChoices.DELETE,
+    # A configuration template Meraki no longer has: its group goes, unless sites the plugin does not clear (a
+    # person's, or its own it keeps) are still in it.
+    'sitegroup': DeletePolicyChoices.DELETE,
 }
 DELETE_POLICY_KINDS = tuple(DEFAULT_DELETE_POLICY)
 
@@ -158,6 +161,12 @@ class PluginSettings(ChangeLoggedModel):
         max_length=100,
         default='Meraki inventory',
         help_text=_('Site that holds unassigned inventory devices (created when missing).'),
+    )
+    tenant_per_organization = models.BooleanField(
+        verbose_name=_('tenant per organization'),
+        default=False,
+        help_text=_('Give every object the sync owns (and whose type has a tenant) the tenant named after its Meraki '
+                    'organization, created when missing. Off: tenants are left as people set them.'),
     )
     site_name_rules = models.JSONField(
         verbose_name=_('site-name rules'),

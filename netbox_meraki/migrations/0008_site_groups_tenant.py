@@ -1,0 +1,16 @@
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ('netbox_meraki', '0007_dashboard_links'),
+    ]
+
+    operations = [
+        migrations.AddField(
+            model_name='pluginsettings',
+            name='tenant_per_organization',
+            field=models.BooleanField(default=False),
+        ),
+    ]
