@@ -467,8 +467,14 @@ class Planner:
                       if candidate.obj.pk not in removed}
         create_only = KINDS[kind].create_only
         renames = []
+        # A group this plan does not create (a person's of that name, not adopted) is not a reason to skip its sites:
+        # their group is left as it is.
+        ungrouped = {change.meraki_id for change in self.changes if change.kind == 'sitegroup'
+                     and change.state == ChangeStateChoices.SKIPPED} if kind == 'site' else set()
         for meraki_id, record in desired.items():
             want = {name: to_json(value) for name, value in record.values.items()}
+            if want.get('group') and want['group']['id'] in ungrouped:
+                del want['group']
             obj = state.object('device' if kind == 'primaryip' else kind, meraki_id)
             candidate = candidates.get(meraki_id)
             if obj is not None:
