@@ -126,10 +126,9 @@ def test_turning_the_setting_off_leaves_tenants_as_they_are(meraki_config, simul
     assert Site.objects.filter(tenant=tenant).count() == len(simulator.dashboard.orgs[org_id].networks)
 
 
-def test_a_removed_network_takes_its_objects_and_leaves_the_shared_tenant(meraki_config, simulator, org_id):
+def test_a_removed_network_leaves_the_shared_tenant(meraki_config, simulator, org_id):
     tenant_on()
     settings = PluginSettings.load()
-    settings.delete_policy = {**settings.delete_policy, 'site': 'delete', 'device': 'delete'}
     settings.deletion_threshold = 100  # the guard is another test's subject
     settings.save()
     sync(org_id)
@@ -138,14 +137,13 @@ def test_a_removed_network_takes_its_objects_and_leaves_the_shared_tenant(meraki
 
     run = sync(org_id)
 
-    assert run.status == RunStatusChoices.COMPLETED, run.log
     removal = run.changes.get(kind='site', meraki_id=network_id)
-    assert (removal.action, removal.state) == (ChangeActionChoices.DELETE, ChangeStateChoices.APPLIED)
-    assert removal.before['tenant'] == {'ref': 'tenant', 'id': organization_name(simulator, org_id)}
-    assert not Site.objects.filter(pk=removal.object_id).exists()
-    # Shared: never removed with what used it, nor changed.
+    assert (removal.action, removal.state) == (ChangeActionChoices.MARK, ChangeStateChoices.APPLIED)
+    site = Site.objects.get(pk=removal.object_id)
+    assert site.status == 'retired'
+    # Shared: never removed with what used it, nor taken from what stays.
     assert not run.changes.filter(kind='tenant').exists()
-    assert Tenant.objects.filter(name=organization_name(simulator, org_id)).exists()
+    assert site.tenant == Tenant.objects.get(name=organization_name(simulator, org_id))
 
 
 def test_review_mode_waits_for_the_tenant_updates(meraki_config, simulator, org_id):
