@@ -27,8 +27,9 @@ PER_NETWORK = (
 )
 SCOPED = (f'{ORG}/switch/ports/bySwitch', f'{ORG}/switch/ports/topology/discovery/byDevice')
 CHANGES = f'{ORG}/configurationChanges'
-# Read in full on every sync: they change without a configuration change (statuses, DHCP addresses).
-ALWAYS = (ORG, f'{ORG}/networks', f'{ORG}/devices', f'{ORG}/devices/availabilities',
+# Read in full on every sync: they change without a configuration change (statuses, DHCP addresses), or cost one
+# call for the organization (its configuration templates).
+ALWAYS = (ORG, f'{ORG}/networks', f'{ORG}/configTemplates', f'{ORG}/devices', f'{ORG}/devices/availabilities',
           f'{ORG}/devices/uplinks/addresses/byDevice')
 
 
