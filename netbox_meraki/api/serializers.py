@@ -54,13 +54,10 @@ class SyncRunSerializer(ObjectURLMixin, BaseModelSerializer):
     class Meta:
         model = SyncRun
         fields = (
-            'id', 'url', 'display_url', 'display', 'base_url', 'api_key_configured',
-            'default_sync_mode', 'organization_ids', 'network_ids', 'adopt_existing', 'manufacturer_name',
-            'role_names', 'status_map', 'delete_policy', 'deletion_threshold', 'vrf_per_network',
-            'sync_disabled_ssids', 'sync_inventory', 'inventory_site_name', 'tenant_per_organization',
-            'site_name_rules', 'interface_name_rules', 'prefix_filters', 'name_transforms', 'extra_tags',
-            'enable_scheduled_sync', 'sync_interval_minutes', 'scheduled_sync_mode', 'full_read_hours',
-            'last_scheduled_sync', 'next_scheduled_sync', 'created', 'last_updated',
+            'id', 'url', 'display_url', 'display', 'request_id', 'organization_id', 'organization_name', 'network_ids',
+            'mode', 'full_read', 'status', 'trigger', 'user', 'job', 'created', 'started', 'completed', 'duration',
+            'phase', 'progress_done', 'progress_total', 'api_calls', 'api_rate_limited', 'counts', 'timings', 'error',
+            'log', 'cancel_requested',
         )
         read_only_fields = fields
         brief_fields = ('id', 'url', 'display', 'organization_id', 'organization_name', 'mode', 'status', 'created')

@@ -119,6 +119,20 @@ def test_full_read_hours_is_read_and_written(editor):
         assert PluginSettings.load().full_read_hours == hours
 
 
+def test_tenant_per_organization_and_the_site_group_policy_are_read_and_written(editor):
+    data = editor.get('/settings/').json()
+    assert data['tenant_per_organization'] is False
+    response = editor.patch('/settings/', {'tenant_per_organization': True, 'delete_policy': {'sitegroup': 'keep'}})
+    assert response.status_code == 200, response.content
+    assert response.json()['tenant_per_organization'] is True
+    settings = PluginSettings.load()
+    assert settings.tenant_per_organization is True
+    assert settings.policy_for('sitegroup') == 'keep'
+    response = editor.patch('/settings/', {'delete_policy': {'template': 'keep'}})
+    assert response.status_code == 400
+    assert 'sitegroup' in ' '.join(response.json()['delete_policy'])
+
+
 def test_interface_name_rules_are_read_and_written_in_order(editor):
     assert editor.get('/settings/').json()['interface_name_rules'] == []
     rules = [

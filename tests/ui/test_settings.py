@@ -105,6 +105,7 @@ def test_mapping_is_one_field_per_product_type_status_and_kind(admin_client):
     data.update({
         'manufacturer_name': 'Meraki', 'role_switch': 'Access Switch', 'status_dormant': 'planned',
         'transform_device': 'upper', 'tags_site': ['branch'], 'sync_inventory': 'on', 'vrf_per_network': '',
+        'tenant_per_organization': 'on',
     })
     data = {key: value for key, value in data.items() if value is not False}
     response = admin_client.post(url('settings_mapping'), data)
@@ -117,6 +118,7 @@ def test_mapping_is_one_field_per_product_type_status_and_kind(admin_client):
     assert settings.name_transforms['device'] == 'upper'
     assert settings.extra_tags == {'site': ['branch']}
     assert settings.sync_inventory is True and settings.vrf_per_network is False
+    assert settings.tenant_per_organization is True
 
 
 def test_an_empty_role_name_is_refused_next_to_its_field(admin_client):
@@ -279,10 +281,14 @@ def test_the_prefix_preview_says_whether_and_why_a_subnet_is_synced(admin_client
 def test_cleanup_is_one_policy_per_kind(admin_client):
     site_policy = PluginSettings.load().policy_for('site')
     data = dict(admin_client.get(url('settings_cleanup')).context['form'].initial)
-    data.update({'policy_device': 'keep', 'policy_cable': 'keep', 'deletion_threshold': '40'})
+    assert data['policy_sitegroup'] == 'delete'
+    data.update({
+        'policy_device': 'keep', 'policy_cable': 'keep', 'policy_sitegroup': 'keep', 'deletion_threshold': '40',
+    })
     assert admin_client.post(url('settings_cleanup'), data).status_code == 302
     settings = PluginSettings.load()
     assert settings.delete_policy['device'] == 'keep' and settings.delete_policy['cable'] == 'keep'
+    assert settings.delete_policy['sitegroup'] == 'keep'
     # A kind left as it was keeps its policy.
     assert settings.delete_policy['site'] == site_policy
     assert settings.deletion_threshold == 40
