@@ -178,7 +178,8 @@ def test_review_applies_exactly_the_approved_changes(meraki_config, org_id):
     assert run.status == RunStatusChoices.AWAITING_REVIEW
     assert table_counts() == before
 
-    wanted = list(run.changes.filter(kind__in=('manufacturer', 'devicetype', 'role', 'platform', 'site')))
+    # Sites and devices with what they refer to (a site its group, a device its type, role and platform).
+    wanted = list(run.changes.filter(kind__in=('manufacturer', 'devicetype', 'role', 'platform', 'sitegroup', 'site')))
     some_devices = list(run.changes.filter(kind='device').order_by('meraki_id')[:3])
     approve_changes(run, [change.pk for change in wanted + some_devices])
     run = apply_review(run, background=False)
