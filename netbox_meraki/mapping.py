@@ -82,6 +82,8 @@ class MappingOptions:
     # Site names the plugin's sites of other organizations hold: a network named like one of them gets
     # "<name> (<organization>)" (site names are unique in NetBox).
     taken_site_names: frozenset = frozenset()
+    # The same for site groups (top-level group names are unique in NetBox too).
+    taken_group_names: frozenset = frozenset()
 
     def name(self, kind, name):
         return transform_name(name, self.name_transforms.get(kind))
@@ -96,7 +98,12 @@ def site_name(network, options, organization=''):
 
 def distinct_site_name(name, options, organization):
     """The site name, or "<name> (<organization>)" when another organization's site has it."""
-    if name[:100] in options.taken_site_names and organization:
+    return distinct_name(name, options.taken_site_names, organization)
+
+
+def distinct_name(name, taken, organization):
+    """The name, or "<name> (<organization>)" when it is in `taken` (another organization's object has it)."""
+    if name[:100] in taken and organization:
         name = f'{name} ({organization})'
     return name[:100]
 
@@ -196,7 +203,7 @@ def map_snapshot(snapshot, options):
     for device in snapshot.devices or []:
         devices_by_network.setdefault(device.get('networkId'), []).append(device)
     organization = str(snapshot.organization.get('name') or snapshot.organization.get('id') or '')
-    templates = map_config_templates(snapshot.config_templates, records)
+    templates = map_config_templates(snapshot.config_templates, options, organization, records)
     for network in networks.values():
         records.add(map_network(network, devices_by_network.get(network['id'], []), options, organization, templates))
 
@@ -216,15 +223,16 @@ def map_snapshot(snapshot, options):
     return records, records.problems
 
 
-def map_config_templates(templates, records):
+def map_config_templates(templates, options, organization, records):
     """
-    Each configuration template becomes a site group of its name. Returns the templates' ids, or None when they could
-    not be read (then sites' groups are left as they are).
+    Each configuration template becomes a site group of its name ("<name> (<organization>)" when another
+    organization's group has it). Returns the templates' ids, or None when they could not be read (then sites' groups
+    are left as they are).
     """
     if templates is None:
         return None
     for template in templates:
-        name = (template.get('name') or template['id']).strip()[:100]
+        name = distinct_name((template.get('name') or template['id']).strip(), options.taken_group_names, organization)
         records.add(Record('sitegroup', template['id'], {
             'name': name,
             'slug': slugify(f'{name}-{template["id"]}')[:100] or template['id'].lower(),

@@ -15,7 +15,7 @@ from rq.timeouts import BaseTimeoutException
 
 from core.choices import JobNotificationChoices, JobStatusChoices
 from core.models import Job
-from dcim.models import Site
+from dcim.models import Site, SiteGroup
 from netbox.plugins import get_plugin_config
 from users.models import User
 
@@ -71,11 +71,17 @@ def sync_user():
 
 
 def mapping_options(settings, organization_id=None):
-    """The mapping's options from the settings; with `organization_id`, the site names other organizations hold."""
-    taken = frozenset()
+    """
+    The mapping's options from the settings; with `organization_id`, the site and site group names other organizations
+    hold.
+    """
+    taken, taken_groups = frozenset(), frozenset()
     if organization_id is not None:
-        others = SyncedObject.objects.filter(kind='site').exclude(organization_id=str(organization_id))
-        taken = frozenset(Site.objects.filter(pk__in=others.values('object_id')).values_list('name', flat=True))
+        others = SyncedObject.objects.exclude(organization_id=str(organization_id))
+        sites, groups = others.filter(kind='site'), others.filter(kind='sitegroup')
+        taken = frozenset(Site.objects.filter(pk__in=sites.values('object_id')).values_list('name', flat=True))
+        taken_groups = frozenset(
+            SiteGroup.objects.filter(pk__in=groups.values('object_id')).values_list('name', flat=True))
     return MappingOptions(
         manufacturer_name=settings.manufacturer_name,
         role_names={product_type: settings.role_name(product_type) for product_type in DEFAULT_ROLE_NAMES},
@@ -90,6 +96,7 @@ def mapping_options(settings, organization_id=None):
         interface_name_rules=list(settings.interface_name_rules),
         tenant_per_organization=settings.tenant_per_organization,
         taken_site_names=taken,
+        taken_group_names=taken_groups,
     )
 
 

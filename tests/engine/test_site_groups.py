@@ -1,5 +1,7 @@
 """Meraki configuration templates as NetBox site groups of the sites of their networks (issue #15)."""
 
+import dataclasses
+
 import pytest
 
 from dcim.models import Site, SiteGroup
@@ -58,6 +60,11 @@ def test_templates_map_to_site_groups_and_bound_networks_to_their_group():
     assert records['site']['N_2'].values['group'] is None
     # Bound to a template Meraki did not list: the group is left as it is.
     assert 'group' not in records['site']['N_3'].values
+
+    # Another organization's group has the name: this one's is told apart by its organization.
+    options = dataclasses.replace(OPTIONS, taken_group_names=frozenset({'Branch template'}))
+    records, _ = map_snapshot(snapshot(networks=[network()], config_templates=templates), options)
+    assert records['sitegroup']['L_9'].values['name'] == 'Branch template (Org)'
 
     # Templates not read: no groups, and every site's group left as it is.
     records, _ = map_snapshot(snapshot(networks=[network(isBoundToConfigTemplate=True, configTemplateId='L_9')]),
