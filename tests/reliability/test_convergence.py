@@ -71,6 +71,12 @@ class Mutations:
             choices.append('remove_link')
         if any(any(ssid['enabled'] for ssid in ssids) for ssids in org.ssids.values()):
             choices += ['rename_ssid', 'disable_ssid']
+        if org.config_templates:
+            choices += ['rename_template', 'remove_template']
+            if any(not network['isBoundToConfigTemplate'] for network in org.networks.values()):
+                choices.append('bind_network')
+        if any(network['isBoundToConfigTemplate'] for network in org.networks.values()):
+            choices.append('unbind_network')
         operation = self.data.draw(st.sampled_from(choices), label='mutation')
         return operation, getattr(self, operation)()
 
@@ -108,6 +114,24 @@ class Mutations:
 
     def remove_network(self):
         return self.sim.remove_network(self.pick(self.org.networks, 'network'))['network']['id']
+
+    def bind_network(self):
+        network_id = self.pick([n for n, network in self.org.networks.items()
+                                if not network['isBoundToConfigTemplate']], 'network')
+        return self.sim.bind_network(network_id, self.pick(self.org.config_templates, 'template'))['configTemplateId']
+
+    def unbind_network(self):
+        network_id = self.pick([n for n, network in self.org.networks.items() if network['isBoundToConfigTemplate']],
+                               'network')
+        return self.sim.unbind_network(network_id)['id']
+
+    def rename_template(self):
+        template_id = self.pick(self.org.config_templates, 'template')
+        return self.sim.rename_template(self.org_id, template_id, self.unique('Template'))['name']
+
+    def remove_template(self):
+        template_id = self.pick(self.org.config_templates, 'template')
+        return self.sim.remove_template(self.org_id, template_id)['template']['id']
 
     def set_vlan_subnet(self):
         network_id = self.pick([n for n, vlans in self.org.vlans.items() if vlans], 'network')
