@@ -17,7 +17,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from core.models import ObjectChange
-from dcim.models import Cable, Device, DeviceRole, DeviceType, Interface, Manufacturer, Site
+from dcim.models import Cable, Device, DeviceRole, DeviceType, Interface, Manufacturer, Site, SiteGroup
 from ipam.models import VLAN, VRF, IPAddress, Prefix, VLANGroup
 from wireless.models import WirelessLAN, WirelessLANGroup
 
@@ -224,7 +224,7 @@ def forget_what_the_plugin_owns():
     Device.objects.filter(pk__in=owned_ids('device')).update(primary_ip4=None)
     for kind, model in (('cable', Cable), ('ipaddress', IPAddress), ('device', Device), ('interface', Interface),
                         ('wirelesslan', WirelessLAN), ('prefix', Prefix), ('vlan', VLAN), ('vlangroup', VLANGroup),
-                        ('wlangroup', WirelessLANGroup), ('site', Site), ('vrf', VRF)):
+                        ('wlangroup', WirelessLANGroup), ('site', Site), ('sitegroup', SiteGroup), ('vrf', VRF)):
         model.objects.filter(pk__in=owned_ids(kind)).delete()
     SyncedObject.objects.all().delete()
 
