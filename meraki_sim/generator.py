@@ -244,12 +244,14 @@ class OrgGenerator:
         A configuration template per templated kind of site, and every network of that kind bound to it. Drawn from a
         stream of their own, so that the rest of the organization is what it was before templates existed.
         """
-        ids = IdFactory(random.Random(f'{self.org.id}:templates'))
+        rng = random.Random(f'{self.org.id}:templates')
+        ids = IdFactory(rng)
         for profile in TEMPLATED_PROFILES:
             template_id = 'L_' + ids.number(18)
+            # Named as people name them, by region and kind of site; unique across seeds, as network names nearly are.
             self.org.config_templates[template_id] = {
                 'id': template_id,
-                'name': f'{PROFILE_LABEL[profile]} template',
+                'name': f'{rng.choice(CITIES)[0]} {PROFILE_LABEL[profile]} template {rng.randrange(100, 1000)}',
                 'productTypes': list(PROFILE_PRODUCTS[profile]),
                 'timeZone': 'America/Los_Angeles',
             }

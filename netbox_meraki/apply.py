@@ -269,6 +269,8 @@ class Applier:
                 obj_type_id = self.state.type_id(value.kind) if value else None
                 setattr(obj, f'{name}_type_id', obj_type_id)
                 setattr(obj, f'{name}_id', self.resolve(value) if value else None)
+            elif isinstance(value, Ref) and name in spec.optional and not self.state.pk(value.kind, value.meraki_id):
+                continue
             elif isinstance(value, Ref):
                 setattr(obj, f'{name}_id', self.resolve(value))
             elif name in spec.refs:

@@ -30,6 +30,9 @@ class KindSpec:
     create_only: tuple = ()
     # The kind whose delete policy applies, when not the kind itself.
     policy: str = ''
+    # References that do not hold their object back: one whose object is not in NetBox (a site group a review rejected)
+    # is left as it is, and the next sync sets it.
+    optional: tuple = ()
 
 
 KINDS = {
@@ -49,6 +52,7 @@ KINDS = {
         ('name', 'slug', 'status', 'group', 'time_zone', 'physical_address', 'latitude', 'longitude', 'description',
          'tenant', 'cf_meraki_url'),
         refs={'group': 'sitegroup', 'tenant': 'tenant'},
+        optional=('group',),
         mark={'status': 'retired'},
         # Meraki has no site address: the one the devices share is a starting point, not a source of truth.
         create_only=('slug', 'physical_address', 'latitude', 'longitude'),
