@@ -15,9 +15,10 @@ from django.db import connection
 from django.test import override_settings
 
 from core.models import Job, ObjectChange
-from dcim.models import Cable, Device, DeviceRole, DeviceType, Interface, Manufacturer, Platform, Site
+from dcim.models import Cable, Device, DeviceRole, DeviceType, Interface, Manufacturer, Platform, Site, SiteGroup
 from extras.models import CustomField
 from ipam.models import VLAN, VRF, IPAddress, Prefix, VLANGroup
+from tenancy.models import Tenant
 from users.models import ObjectPermission, Token, User
 from wireless.models import WirelessLAN, WirelessLANGroup
 
@@ -37,8 +38,8 @@ SOAK = os.environ.get('NETBOX_MERAKI_SOAK') == '1'
 OWNED_KINDS = tuple(kind for kind in KIND_ORDER if kind not in REFERENCE_KINDS)
 # The NetBox models the plugin writes, in an order they can be deleted in.
 WRITTEN_MODELS = (
-    Cable, IPAddress, Device, Interface, Prefix, VLAN, WirelessLAN, VLANGroup, WirelessLANGroup, VRF, Site,
-    DeviceType, Platform, Manufacturer, DeviceRole,
+    Cable, IPAddress, Device, Interface, Prefix, VLAN, WirelessLAN, VLANGroup, WirelessLANGroup, VRF, Site, SiteGroup,
+    Tenant, DeviceType, Platform, Manufacturer, DeviceRole,
 )
 # A small organization for tests that sync many times: three networks of every product mix, ten devices.
 SMALL_SCALE = Scale(organizations=1, networks=3, devices=10)
