@@ -667,11 +667,12 @@ def record_networks(state, records):
     Keep each ownership record's network where Meraki has the object now: a moved device, and its ports and
     addresses, are weighed (and held for review) with the network they are in when they are removed later.
     """
-    moved = []
+    moved = defaultdict(list)  # (kind, network) -> Meraki identities
     for kind, rows in state.owned.items():
         for meraki_id, row in rows.items():
             record = records.get(kind, {}).get(meraki_id)
             if record is not None and record.network_id != row.network_id:
-                row.network_id = record.network_id
-                moved.append(row)
-    SyncedObject.objects.bulk_update(moved, ('network_id',), batch_size=500)
+                rows[meraki_id] = row._replace(network_id=record.network_id)
+                moved[kind, record.network_id].append(meraki_id)
+    for (kind, network_id), meraki_ids in moved.items():
+        SyncedObject.objects.filter(kind=kind, meraki_id__in=meraki_ids).update(network_id=network_id)

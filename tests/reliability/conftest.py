@@ -90,7 +90,7 @@ def netbox_state(org_id):
     state = NetBoxState(org_id, PluginSettings.load())
     if manufacturer := state.pk('manufacturer', 'meraki'):
         for device_type in DeviceType.objects.filter(manufacturer_id=manufacturer):
-            state.remember('devicetype', device_type.model, device_type)
+            state.written('devicetype', device_type.model, device_type.pk)
     for product_type in DEFAULT_ROLE_NAMES:
         state.pk('role', product_type)
     return state
@@ -103,10 +103,10 @@ def owned_values(org_id):
     for kind in OWNED_KINDS:
         source = 'device' if kind == 'primaryip' else kind
         for meraki_id, pk in state.ids[source].items():
-            obj = state.objects[source][pk]
-            if kind == 'primaryip' and obj.primary_ip4_id is None:
+            row = state.objects[source][pk]
+            if kind == 'primaryip' and row['primary_ip4_id'] is None:
                 continue  # a sync sets a primary IP, and never clears one by itself
-            values[(kind, meraki_id)] = state.current_values(kind, obj)
+            values[(kind, meraki_id)] = state.current_values(kind, row)
     return values
 
 
