@@ -316,6 +316,21 @@ def finish(run, changes, fetch_errors=()):
         run.status = RunStatusChoices.COMPLETED
     if problems:
         run.log_line('warning', f'{problems} changes were not applied (conflict, failure or missing dependency).')
+    run.log_line('warning' if problems else 'info', outcome_line(run, states))
+
+
+def outcome_line(run, states):
+    """What became of a run's changes, in one line: 'Applied 10, failed 0, conflict 0, skipped 1, held 0.'"""
+    undecided = states[ChangeStateChoices.PENDING] + states[ChangeStateChoices.APPROVED]
+    parts = [('Applied', states[ChangeStateChoices.APPLIED]), ('failed', states[ChangeStateChoices.FAILED]),
+             ('conflict', states[ChangeStateChoices.CONFLICT]), ('skipped', states[ChangeStateChoices.SKIPPED]),
+             ('held', states[ChangeStateChoices.HELD])]
+    if states[ChangeStateChoices.REJECTED]:
+        parts.append(('rejected', states[ChangeStateChoices.REJECTED]))
+    if undecided:
+        parts.append(('planned only (dry run)' if run.mode == SyncModeChoices.DRY_RUN
+                      else 'awaiting review' if run.mode == SyncModeChoices.REVIEW else 'not applied', undecided))
+    return ', '.join(f'{label} {number}' for label, number in parts) + '.'
 
 
 # A run in one of these states read Meraki (in full, or all it could: what failed is read again next time).

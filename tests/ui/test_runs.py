@@ -114,6 +114,21 @@ def test_a_runs_page_says_whether_it_read_every_network(admin_client, hold_organ
     assert read(running) == 'Changed networks only, unless a full read is due'
 
 
+def test_a_run_without_changes_says_why_and_only_a_completed_one_says_netbox_matches(admin_client):
+    def said(run):
+        page = admin_client.get(run.get_absolute_url()).content.decode()
+        return ' '.join(page.split('id="syncrun-no-changes">', 1)[1].split('</div>', 1)[0].split())
+
+    assert said(make_run(1)) == 'Nothing to change: NetBox matches Meraki.'
+    partial = make_run(2, status=RunStatusChoices.PARTIAL,
+                       error='Meraki could not be read in full: switch_ports of network N_2: 500 Server Error')
+    assert said(partial) == ('Nothing to change in what was read. What Meraki could not give was not compared with '
+                             'NetBox: Meraki could not be read in full: switch_ports of network N_2: 500 Server Error')
+    for number, status in ((3, RunStatusChoices.FAILED), (4, RunStatusChoices.CANCELLED)):
+        text = said(make_run(number, status=status, error='401 Unauthorized'))
+        assert text.startswith('Nothing was planned: the run') and 'NetBox matches' not in text
+
+
 def test_a_running_run_polls_its_progress_and_a_finished_one_stops(admin_client, hold_organization_lock):
     hold_organization_lock('101')
     run = make_run(1, status=RunStatusChoices.RUNNING, phase='fetch', started=timezone.now(),
