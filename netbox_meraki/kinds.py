@@ -5,13 +5,15 @@ sync owns, which of them refer to other kinds, and how an object is matched, mar
 
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext_lazy as _
+
 from dcim.models import Cable, Device, DeviceRole, DeviceType, Interface, Manufacturer, Platform, Site
 from ipam.models import VLAN, VRF, IPAddress, Prefix, VLANGroup
 from wireless.models import WirelessLAN, WirelessLANGroup
 
 from .mapping import Ref
 
-__all__ = ('KINDS', 'KindSpec', 'from_json', 'to_json')
+__all__ = ('KINDS', 'KindSpec', 'from_json', 'kind_name', 'to_json')
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,20 @@ KINDS = {
     # A cable's ends are its identity: a moved link is a new cable, so they are never updated.
     'cable': KindSpec(Cable, ('a', 'b', 'status'), refs={'a': 'interface', 'b': 'interface'}, create_only=('a', 'b')),
 }
+
+
+# Kinds that are a part of another kind's object (a device's primary IPs), named for that part, not for the model.
+KIND_NAMES = {'primaryip': _('Primary IP')}
+
+
+def kind_name(kind):
+    """A kind as NetBox names its objects, in the singular: 'IP address', 'Device type', 'Primary IP'."""
+    if kind in KIND_NAMES:
+        return str(KIND_NAMES[kind])
+    if spec := KINDS.get(kind):
+        name = str(spec.model._meta.verbose_name)
+        return name[:1].upper() + name[1:]
+    return kind
 
 
 def to_json(value):

@@ -1,32 +1,84 @@
 """How runs and changes read on a page: field values, before/after pairs, change counts, durations."""
 
+from collections import defaultdict
+
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from utilities.string import humanize_duration
 
 from ..choices import ChangeActionChoices
+from ..kinds import KINDS, kind_name
+from ..models import Change, SyncedObject
 
 __all__ = (
-    'action_totals', 'display_value', 'render_action_totals', 'render_field_changes', 'run_duration', 'total_changes',
+    'action_totals', 'display_value', 'reference_names', 'render_action_totals', 'render_field_changes', 'run_duration',
+    'total_changes',
 )
 
 EMPTY = '—'
 
 
-def display_value(value):
-    """A stored field value as text: references by their Meraki identity, lists joined, nothing as a dash."""
+def display_value(value, names=None):
+    """
+    A stored field value as HTML: a reference by its object's name (`names`, see reference_names()) with its Meraki
+    identity on hover, lists joined, nothing as a dash.
+    """
     if value is None or value == '' or value == []:
         return EMPTY
     if isinstance(value, dict) and 'ref' in value:
+        kind = kind_in_text(value['ref'])
         if value.get('id') is None and value.get('pk') is not None:
-            return f'{value["ref"]} #{value["pk"]} (not synced)'
-        return f'{value["ref"]} {value.get("id")}'
+            return format_html('{} #{} (not synced)', kind, value['pk'])
+        name = (names or {}).get((value['ref'], value.get('id')))
+        if name is None:
+            return format_html('{} {}', kind, value.get('id'))
+        return format_html('<span title="Meraki {}">{} {}</span>', value.get('id'), kind, name)
     if isinstance(value, (list, tuple)):
-        return ', '.join(display_value(item) for item in value)
+        return format_html_join(', ', '{}', ((display_value(item, names),) for item in value))
     if isinstance(value, bool):
         return 'true' if value else 'false'
     return str(value)
+
+
+def kind_in_text(kind):
+    """A kind's name inside a sentence: 'site', 'device type', but 'IP address' and 'VLAN' as they are."""
+    name = kind_name(kind)
+    return name if name[1:2].isupper() else name[:1].lower() + name[1:]
+
+
+def reference_names(changes):
+    """
+    {(kind, Meraki identity): name} of the objects the changes' values refer to: the name a change of the same runs
+    gives the object (one it creates or changes), else the name of the object the plugin owns in NetBox. A query for
+    each, and one per kind of owned object named.
+    """
+    wanted = set()
+    for change in changes:
+        for values in (change.before, change.after):
+            for value in values.values():
+                for item in value if isinstance(value, list) else [value]:
+                    if isinstance(item, dict) and item.get('ref') and item.get('id') is not None:
+                        wanted.add((item['ref'], item['id']))
+    if not wanted:
+        return {}
+    kinds, identities = {kind for kind, _ in wanted}, {meraki_id for _, meraki_id in wanted}
+    names = {}
+    planned = Change.objects.filter(run_id__in={change.run_id for change in changes}, kind__in=kinds,
+                                    meraki_id__in=identities)
+    for kind, meraki_id, label in planned.values_list('kind', 'meraki_id', 'object_repr'):
+        if (kind, meraki_id) in wanted:
+            names[kind, meraki_id] = label
+    owned = defaultdict(dict)  # kind -> object id -> Meraki identity
+    rows = SyncedObject.objects.filter(kind__in=kinds, meraki_id__in=identities).values_list(
+        'kind', 'meraki_id', 'object_id')
+    for kind, meraki_id, object_id in rows:
+        if (kind, meraki_id) in wanted and (kind, meraki_id) not in names and kind in KINDS:
+            owned[kind][object_id] = meraki_id
+    for kind, identities_by_pk in owned.items():
+        for pk, obj in KINDS[kind].model.objects.in_bulk(list(identities_by_pk)).items():
+            names[kind, identities_by_pk[pk]] = str(obj)
+    return names
 
 
 def field_label(name):
@@ -34,26 +86,29 @@ def field_label(name):
     return name[3:] if name.startswith('cf_') else name
 
 
-def render_field_changes(change):
-    """One line per field: `name: before → after` (only the after value for a creation, the before for a removal)."""
+def render_field_changes(change, names=None):
+    """
+    One line per field: `name: before → after` (only the after value for a creation, the before for a removal);
+    references by name (see display_value()).
+    """
     lines = []
     for name in change.fields:
         label = field_label(name)
         if change.action == ChangeActionChoices.CREATE or name not in change.before:
             lines.append(format_html(
                 '<div><span class="text-secondary">{}:</span> <span class="text-success">{}</span></div>',
-                label, display_value(change.after.get(name)),
+                label, display_value(change.after.get(name), names),
             ))
         elif change.action == ChangeActionChoices.DELETE or name not in change.after:
             lines.append(format_html(
                 '<div><span class="text-secondary">{}:</span> <span class="text-danger">{}</span></div>',
-                label, display_value(change.before.get(name)),
+                label, display_value(change.before.get(name), names),
             ))
         else:
             lines.append(format_html(
                 '<div><span class="text-secondary">{}:</span> <span class="text-danger">{}</span> '
                 '<i class="mdi mdi-arrow-right" aria-label="becomes"></i> <span class="text-success">{}</span></div>',
-                label, display_value(change.before.get(name)), display_value(change.after.get(name)),
+                label, display_value(change.before.get(name), names), display_value(change.after.get(name), names),
             ))
     return mark_safe(''.join(lines))
 

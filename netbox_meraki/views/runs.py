@@ -13,6 +13,7 @@ from utilities.views import ViewTab, register_model_view
 from ..choices import ChangeActionChoices, ChangeStateChoices, RunStatusChoices
 from ..filtersets import ChangeFilterSet, SyncRunFilterSet
 from ..forms import ChangeFilterForm, RunChangesFilterForm, SyncRunFilterForm
+from ..kinds import kind_name
 from ..models import Change, SyncRun
 from ..permissions import APPROVE_CHANGE, RUN_SYNC
 from ..secrets import redact
@@ -70,13 +71,13 @@ def review_context(request, run):
 
 
 def count_rows(run):
-    """The run's planned changes as rows: object type, then the number per action."""
+    """The run's planned changes as rows: object type (its kind and name), then the number per action."""
     actions = [action for action in ChangeActionChoices.values() if any(
         action in per_kind for per_kind in (run.counts or {}).values()
     )]
     rows = [
-        (kind, [per_kind.get(action, 0) for action in actions])
-        for kind, per_kind in sorted((run.counts or {}).items())
+        (kind, kind_name(kind), [per_kind.get(action, 0) for action in actions])
+        for kind, per_kind in sorted((run.counts or {}).items(), key=lambda item: kind_name(item[0]))
     ]
     return actions, rows
 

@@ -4,6 +4,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from core.models import ObjectType
+from dcim.models import Site
 from utilities.testing import ViewTestCases
 from utilities.testing.utils import disable_warnings
 
@@ -14,7 +16,7 @@ from netbox_meraki.choices import (
     RunTriggerChoices,
     SyncModeChoices,
 )
-from netbox_meraki.models import Change, SyncRun
+from netbox_meraki.models import Change, SyncedObject, SyncRun
 
 from .conftest import API_KEY
 
@@ -154,8 +156,12 @@ def test_a_running_run_polls_its_progress_and_a_finished_one_stops(admin_client,
     assert 'hx-trigger="every 2s"' not in admin_client.get(run.get_absolute_url()).content.decode()
 
 
-def test_changes_show_each_field_before_and_after_with_references_by_meraki_identity(admin_client):
+def test_changes_show_each_field_before_and_after_with_references_by_name(admin_client):
     run = make_run(1)
+    madrid = Site.objects.create(name='Madrid Branch 01', slug='madrid-branch-01')
+    SyncedObject.objects.create(kind='site', meraki_id='N_1', object_type=ObjectType.objects.get_for_model(Site),
+                                object_id=madrid.pk, organization_id='101', last_synced=timezone.now())
+    make_change(run, 0, kind='site', meraki_id='L_2', object_repr='London Wi-Fi 03')
     make_change(
         run, 1, kind='device', action=ChangeActionChoices.UPDATE, meraki_id='Q2XX-AAAA-0001',
         before={'name': 'old-name', 'site': {'ref': 'site', 'id': 'N_1'}, 'tagged_vlans': []},
@@ -164,8 +170,12 @@ def test_changes_show_each_field_before_and_after_with_references_by_meraki_iden
     )
     page = admin_client.get(reverse('plugins:netbox_meraki:syncrun_changes', kwargs={'pk': run.pk})).content.decode()
     assert 'old-name' in page and 'new-name' in page
-    assert 'site N_1' in page and 'site L_2' in page
-    assert 'vlan L_2:10, vlan L_2:20' in page
+    # By the name NetBox has for an object the plugin owns, or the name the run gives one it creates.
+    assert '<span title="Meraki N_1">site Madrid Branch 01</span>' in page
+    assert '<span title="Meraki L_2">site London Wi-Fi 03</span>' in page
+    # An object known by neither, by its Meraki identity; object types as NetBox names them.
+    assert 'VLAN L_2:10, VLAN L_2:20' in page
+    assert '<td >Device</td>' in page and '<td >Site</td>' in page
     assert 'mdi-arrow-right' in page
 
 
