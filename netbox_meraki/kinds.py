@@ -13,7 +13,7 @@ from wireless.models import WirelessLAN, WirelessLANGroup
 
 from .mapping import Ref
 
-__all__ = ('KINDS', 'KindSpec', 'from_json', 'kind_name', 'to_json')
+__all__ = ('KINDS', 'KindSpec', 'from_json', 'kind_in_text', 'kind_name', 'to_json')
 
 
 @dataclass(frozen=True)
@@ -108,6 +108,12 @@ def kind_name(kind):
         name = str(spec.model._meta.verbose_name)
         return name[:1].upper() + name[1:]
     return kind
+
+
+def kind_in_text(kind):
+    """A kind's name inside a sentence: 'site', 'device type', but 'IP address' and 'VLAN' as they are."""
+    name = kind_name(kind)
+    return name if name[1:2].isupper() else name[:1].lower() + name[1:]
 
 
 def to_json(value):

@@ -17,6 +17,7 @@ urlpatterns = [
     path('runs/', include(get_model_urls('netbox_meraki', 'syncrun', detail=False))),
     path('runs/<int:pk>/', include(get_model_urls('netbox_meraki', 'syncrun'))),
     path('changes/', include(get_model_urls('netbox_meraki', 'change', detail=False))),
+    path('changes/<int:pk>/', include(get_model_urls('netbox_meraki', 'change'))),
 
     # Configuration, one page per tab
     path('settings/', views.ConnectionSettingsView.as_view(), name='settings'),

@@ -16,7 +16,7 @@ from ..kinds import KINDS, kind_name
 from ..models import Change
 from .display import EMPTY, reference_names, render_field_changes
 
-__all__ = ('ChangeTable', 'REMOVALS', 'cascade_summary', 'object_url')
+__all__ = ('ChangeTable', 'REMOVALS', 'UNDECIDED', 'cascade_summary', 'object_url', 'render_cascade')
 
 # States in which a person can still approve or reject a change.
 UNDECIDED = (ChangeStateChoices.PENDING, ChangeStateChoices.HELD)

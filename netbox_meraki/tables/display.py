@@ -8,12 +8,12 @@ from django.utils.safestring import mark_safe
 from utilities.string import humanize_duration
 
 from ..choices import ChangeActionChoices
-from ..kinds import KINDS, kind_name
+from ..kinds import KINDS, kind_in_text
 from ..models import Change, SyncedObject
 
 __all__ = (
-    'action_totals', 'display_value', 'reference_names', 'render_action_totals', 'render_field_changes', 'run_duration',
-    'total_changes',
+    'action_totals', 'display_value', 'field_label', 'reference_names', 'render_action_totals', 'render_field_changes',
+    'run_duration', 'total_changes',
 )
 
 EMPTY = '—'
@@ -39,12 +39,6 @@ def display_value(value, names=None):
     if isinstance(value, bool):
         return 'true' if value else 'false'
     return str(value)
-
-
-def kind_in_text(kind):
-    """A kind's name inside a sentence: 'site', 'device type', but 'IP address' and 'VLAN' as they are."""
-    name = kind_name(kind)
-    return name if name[1:2].isupper() else name[:1].lower() + name[1:]
 
 
 def reference_names(changes):

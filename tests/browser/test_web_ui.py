@@ -199,6 +199,7 @@ def test_sync_review_and_apply_in_the_browser(
         '15-settings-mapping': '/plugins/meraki/settings/mapping/',
         '16-settings-cleanup': '/plugins/meraki/settings/cleanup/',
         '17-settings-scheduling': '/plugins/meraki/settings/scheduling/',
+        '18-change': device.get_absolute_url(),
     }
     for name, path in pages.items():
         page.goto(f'{url}{path}')
