@@ -2,18 +2,20 @@
 
 from collections import defaultdict
 
+from django.db.models import Count
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy as _
 
 from utilities.string import humanize_duration
 
-from ..choices import ChangeActionChoices
+from ..choices import ChangeActionChoices, ChangeStateChoices, SyncModeChoices
 from ..kinds import KINDS, kind_in_text
 from ..models import Change, SyncedObject
 
 __all__ = (
-    'action_totals', 'display_value', 'field_label', 'reference_names', 'render_action_totals', 'render_field_changes',
-    'run_duration', 'total_changes',
+    'action_totals', 'display_value', 'field_label', 'outcome_counts', 'outcome_parts', 'reference_names',
+    'render_action_totals', 'render_field_changes', 'render_outcome', 'run_duration', 'total_changes',
 )
 
 EMPTY = '—'
@@ -130,6 +132,40 @@ def render_action_totals(counts):
         ' ', '<span class="badge text-bg-{}">{} {}</span>',
         ((colors.get(action, 'secondary'), number, action) for action, number in totals.items()),
     )
+
+
+def outcome_counts(runs):
+    """{run id: {change state: number}} for these runs: what became of their changes, in one query."""
+    counts = defaultdict(dict)
+    rows = Change.objects.filter(run__in=[run.pk for run in runs]).order_by().values_list('run_id', 'state')
+    for run_id, state, number in rows.annotate(number=Count('pk')):
+        counts[run_id][state] = number
+    return counts
+
+
+def outcome_parts(run, states):
+    """
+    (label, colour, number) for what became of a run's changes, in the order of the change states: an undecided change
+    reads as 'planned only' in a dry run, 'awaiting decision' in a review and 'not applied' otherwise.
+    """
+    parts = []
+    for state, label, color in ChangeStateChoices.CHOICES:
+        if not (number := states.get(state)):
+            continue
+        if state == ChangeStateChoices.PENDING:
+            label = {SyncModeChoices.DRY_RUN: _('planned only'), SyncModeChoices.REVIEW: _('awaiting decision')}.get(
+                run.mode, _('not applied'))
+        parts.append((str(label).lower(), color, number))
+    return parts
+
+
+def render_outcome(run, states):
+    """Badges such as `120 applied  2 failed  1 held`, coloured like the change states."""
+    parts = outcome_parts(run, states)
+    if not parts:
+        return EMPTY
+    return format_html_join(' ', '<span class="badge text-bg-{}">{} {}</span>',
+                            ((color, number, label) for label, color, number in parts))
 
 
 def run_duration(run):

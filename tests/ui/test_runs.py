@@ -264,3 +264,23 @@ def test_a_real_review_run_reads_right_and_holds_no_api_key(admin_client, review
     device = review_run.changes.filter(kind='device').first()
     assert device.meraki_id in changes
     assert f'id="change-{device.pk}"' in changes
+
+
+def test_a_dry_run_a_half_decided_review_and_an_applied_run_do_not_look_alike(admin_client):
+    dry = make_run(1, mode=SyncModeChoices.DRY_RUN, counts={'site': {'create': 2}})
+    review = make_run(2, status=RunStatusChoices.AWAITING_REVIEW, counts={'site': {'create': 2}})
+    auto = make_run(3, mode=SyncModeChoices.AUTO, counts={'site': {'create': 2}})
+    for run, states in ((dry, ('pending', 'pending')), (review, ('approved', 'pending')),
+                        (auto, ('applied', 'failed'))):
+        for sequence, state in enumerate(states):
+            make_change(run, sequence, state=state)
+
+    page = admin_client.get(reverse('plugins:netbox_meraki:syncrun_list')).content.decode()
+    rows = {run: page.split(f'href="{run.get_absolute_url()}"', 1)[1].split('</tr>', 1)[0]
+            for run in (dry, review, auto)}
+    assert '2 planned only' in rows[dry]
+    assert '1 approved' in rows[review] and '1 awaiting decision' in rows[review]
+    assert '1 applied' in rows[auto] and '1 failed' in rows[auto]
+    dashboard = admin_client.get(reverse('plugins:netbox_meraki:dashboard')).content.decode()
+    outcome = dashboard.split('id="last-run-outcome">', 1)[1].split('</td>', 1)[0]
+    assert '1 applied' in outcome and '1 failed' in outcome
