@@ -38,6 +38,9 @@ logger = logging.getLogger('netbox_meraki.sync')
 ACTIVE = (RunStatusChoices.PENDING, RunStatusChoices.RUNNING)
 # The run's timing of the seconds its requests were held back because Meraki answered 429.
 RATE_LIMIT_WAIT = 'rate limit wait'
+# A review's apply is timed apart from the run's own phases, which stay as planned: reading Meraki again to check the
+# approved changes, then writing them.
+REVIEW_CHECK, REVIEW_APPLY = 'review: read Meraki again', 'review: apply'
 
 
 class SyncRefused(Exception):
@@ -540,7 +543,7 @@ def confirm_with_meraki(run, approved, settings):
     client = None
     try:
         client = dashboard_client()
-        with timed(run, 'fetch'):
+        with timed(run, REVIEW_CHECK):
             snapshot = fetch_organization(
                 client, run.organization_id, run.network_ids, inventory=settings.sync_inventory,
             )
@@ -604,7 +607,7 @@ def execute_review(run):
         approved, records = confirm_with_meraki(run, approved, settings)
         run.log_line('info', f'Applying {len(approved)} approved changes.')
         save_progress(run, phase='apply', done=0, total=len(approved))
-        with timed(run, 'apply'):
+        with timed(run, REVIEW_APPLY):
             state = NetBoxState(run.organization_id, settings, with_objects=False)
             apply_changes(run, approved, state, sync_user(),
                           progress=lambda done, total: save_progress(run, done=done))

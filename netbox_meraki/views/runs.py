@@ -17,7 +17,15 @@ from ..kinds import kind_name
 from ..models import Change, SyncRun
 from ..permissions import APPROVE_CHANGE, RUN_SYNC
 from ..secrets import redact
-from ..sync import SyncRefused, apply_review, cancel_run, interrupt_dead_runs
+from ..sync import (
+    RATE_LIMIT_WAIT,
+    REVIEW_APPLY,
+    REVIEW_CHECK,
+    SyncRefused,
+    apply_review,
+    cancel_run,
+    interrupt_dead_runs,
+)
 from ..tables import ChangeTable, ReviewRunTable, SyncRunTable
 from ..tables.changes import REMOVALS, UNDECIDED
 from ..tables.display import action_totals, run_duration
@@ -68,6 +76,10 @@ def review_context(request, run):
         'approved': states.get(ChangeStateChoices.APPROVED, 0),
         'can_review': run.status == RunStatusChoices.AWAITING_REVIEW and request.user.has_perm(APPROVE_CHANGE),
     }
+
+
+# The run's phases in the order they happen, its review's after them.
+PHASE_ORDER = ('fetch', 'plan', 'apply', RATE_LIMIT_WAIT, REVIEW_CHECK, REVIEW_APPLY)
 
 
 def count_rows(run):
@@ -147,7 +159,8 @@ class SyncRunView(LiveRunsMixin, generic.ObjectView):
                 (state, label, color, review['states'][state])
                 for state, label, color in ChangeStateChoices.CHOICES if review['states'].get(state)
             ],
-            'timings': sorted((instance.timings or {}).items()),
+            'timings': sorted((instance.timings or {}).items(), key=lambda item: (
+                PHASE_ORDER.index(item[0]) if item[0] in PHASE_ORDER else len(PHASE_ORDER), item[0])),
             'can_cancel': not instance.is_finished and request.user.has_perm(RUN_SYNC),
         }
 

@@ -106,8 +106,16 @@ def test_applying_the_approved_changes_runs_them_as_a_job_and_shows_each_outcome
     assert review_run.job is not None and queued
 
     # What the worker does with the job.
+    planned = dict(review_run.timings)
+    assert {'fetch', 'plan'} <= set(planned) and 'apply' not in planned
     execute_review(review_run)
     assert set(sites.values_list('state', flat=True)) == {ChangeStateChoices.APPLIED}
+    # The planning times stay as they were; the review's are apart.
+    assert {phase: review_run.timings[phase] for phase in planned} == planned
+    assert {'review: read Meraki again', 'review: apply'} <= set(review_run.timings)
+    page = reviewer.get(review_run.get_absolute_url()).content.decode()
+    phases = re.findall(r'<tr><th scope="row">([^<]+)</th><td>[\d.]+ s</td></tr>', page)
+    assert phases[:2] == ['fetch', 'plan'] and phases[-2:] == ['review: read Meraki again', 'review: apply']
     assert Site.objects.filter(tags__slug='meraki').count() == sites.count()
     # The device needs its device type and role, which were not approved: it is skipped, with the reason.
     skipped = devices.first()
