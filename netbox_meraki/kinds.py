@@ -5,13 +5,13 @@ sync owns, which of them refer to other kinds, and how an object is matched, mar
 
 from dataclasses import dataclass, field
 
-from dcim.models import Cable, Device, DeviceRole, DeviceType, Interface, Manufacturer, Platform, Site
+from dcim.models import Cable, Device, DeviceRole, DeviceType, Interface, MACAddress, Manufacturer, Platform, Site
 from ipam.models import VLAN, VRF, IPAddress, Prefix, VLANGroup
 from wireless.models import WirelessLAN, WirelessLANGroup
 
 from .mapping import Ref
 
-__all__ = ('KINDS', 'KindSpec', 'from_json', 'to_json')
+__all__ = ('KINDS', 'KindSpec', 'UPDATE_KINDS', 'from_json', 'to_json')
 
 
 @dataclass(frozen=True)
@@ -69,8 +69,8 @@ KINDS = {
         refs={'scope': 'site', 'vlan': 'vlan', 'vrf': 'vrf'}, generic=('scope',), mark={'status': 'deprecated'},
     ),
     'wirelesslan': KindSpec(
-        WirelessLAN, ('ssid', 'group', 'status', 'auth_type', 'auth_cipher'), refs={'group': 'wlangroup'},
-        mark={'status': 'deprecated'},
+        WirelessLAN, ('ssid', 'group', 'status', 'auth_type', 'auth_cipher', 'vlan', 'scope'),
+        refs={'group': 'wlangroup', 'vlan': 'vlan', 'scope': 'site'}, generic=('scope',), mark={'status': 'deprecated'},
     ),
     'interface': KindSpec(
         Interface,
@@ -85,13 +85,25 @@ KINDS = {
         refs={'assigned_object': 'interface', 'vrf': 'vrf'}, generic=('assigned_object',),
         mark={'status': 'deprecated'},
     ),
+    # No status to mark: "mark" keeps it.
+    'macaddress': KindSpec(
+        MACAddress, ('mac_address', 'assigned_object', 'description'), refs={'assigned_object': 'interface'},
+        generic=('assigned_object',),
+    ),
     # The device's primary IP is set once its addresses exist: an update of the device, never created alone.
     'primaryip': KindSpec(
         Device, ('primary_ip4', 'primary_ip6'), refs={'primary_ip4': 'ipaddress', 'primary_ip6': 'ipaddress'},
     ),
+    # Likewise an interface's primary MAC: NetBox takes only a MAC address already assigned to the interface.
+    'primarymac': KindSpec(Interface, ('primary_mac_address',), refs={'primary_mac_address': 'macaddress'}),
     # A cable's ends are its identity: a moved link is a new cable, so they are never updated.
     'cable': KindSpec(Cable, ('a', 'b', 'status'), refs={'a': 'interface', 'b': 'interface'}, create_only=('a', 'b')),
 }
+
+
+# Kinds that only update objects of another kind (the one given), once what they refer to exists: never created,
+# owned or removed on their own.
+UPDATE_KINDS = {'primaryip': 'device', 'primarymac': 'interface'}
 
 
 def to_json(value):
