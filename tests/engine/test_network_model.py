@@ -432,3 +432,34 @@ def test_every_meraki_status_maps_through_the_status_map(meraki_config, simulato
         serials[3]: {'status': 'offline'}}
     assert sync(org_id).changes.count() == 0
 
+
+
+def test_a_vlan_meraki_removes_leaves_its_wireless_lan_first(meraki_config, simulator, org_id, meraki_view):
+    # NetBox refuses to delete a VLAN a wireless LAN has (PROTECT): the wireless LAN lets go of it in the same run.
+    settings = PluginSettings.load()
+    settings.delete_policy = {**settings.delete_policy, 'vlan': 'delete', 'prefix': 'delete'}
+    settings.save()
+    view = meraki_view.read()
+    network_id = next(network_id for network_id, network in sorted(view.networks.items())
+                      if {'appliance', 'wireless'} <= set(network['productTypes'])
+                      and api_of(simulator).appliance.getNetworkApplianceVlansSettings(network_id)['vlansEnabled'])
+    simulator.add_vlan(network_id, 333, 'Wireless only', '10.233.0.0/24', '10.233.0.1')
+    simulator.edit_ssid(network_id, 0, ipAssignmentMode='Bridge mode', useVlanTagging=True, defaultVlanId=333)
+    sync(org_id)
+    row = SyncedObject.objects.get(kind='wirelesslan', meraki_id=f'{network_id}:0')
+    wlan = WirelessLAN.objects.get(pk=row.object_id)
+    assert wlan.vlan.vid == 333
+
+    # VLAN 333 is gone, 334 is new (another name and subnet: a renumbered VLAN is not what this test is about).
+    simulator.edit_vlan(network_id, 333, id=334, name='Wireless too', subnet='10.234.0.0/24', applianceIp='10.234.0.1')
+
+    run = sync(org_id)
+
+    assert run.status == RunStatusChoices.COMPLETED, list(run.changes.exclude(state='applied').values_list(
+        'kind', 'action', 'reason'))
+    assert run.changes.get(kind='wirelesslan').after == {'vlan': None}
+    deletion = run.changes.get(kind='vlan', meraki_id=f'{network_id}:333')
+    assert (deletion.action, deletion.state) == (ChangeActionChoices.DELETE, ChangeStateChoices.APPLIED)
+    wlan.refresh_from_db()
+    assert wlan.vlan is None
+    assert sync(org_id).changes.count() == 0
