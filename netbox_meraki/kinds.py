@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext_lazy as _
 
-from dcim.models import Cable, Device, DeviceRole, DeviceType, Interface, Manufacturer, Platform, Site
+from dcim.models import Cable, Device, DeviceRole, DeviceType, Interface, MACAddress, Manufacturer, Platform, Site
 from ipam.models import VLAN, VRF, IPAddress, Prefix, VLANGroup
 from wireless.models import WirelessLAN, WirelessLANGroup
 
 from .mapping import Ref
 
-__all__ = ('KINDS', 'KindSpec', 'from_json', 'kind_in_text', 'kind_name', 'to_json')
+__all__ = ('KINDS', 'KindSpec', 'UPDATE_KINDS', 'from_json', 'kind_in_text', 'kind_name', 'to_json')
 
 
 @dataclass(frozen=True)
@@ -71,8 +71,8 @@ KINDS = {
         refs={'scope': 'site', 'vlan': 'vlan', 'vrf': 'vrf'}, generic=('scope',), mark={'status': 'deprecated'},
     ),
     'wirelesslan': KindSpec(
-        WirelessLAN, ('ssid', 'group', 'status', 'auth_type', 'auth_cipher'), refs={'group': 'wlangroup'},
-        mark={'status': 'deprecated'},
+        WirelessLAN, ('ssid', 'group', 'status', 'auth_type', 'auth_cipher', 'vlan', 'scope'),
+        refs={'group': 'wlangroup', 'vlan': 'vlan', 'scope': 'site'}, generic=('scope',), mark={'status': 'deprecated'},
     ),
     'interface': KindSpec(
         Interface,
@@ -87,17 +87,28 @@ KINDS = {
         refs={'assigned_object': 'interface', 'vrf': 'vrf'}, generic=('assigned_object',),
         mark={'status': 'deprecated'},
     ),
+    # No status to mark: "mark" keeps it.
+    'macaddress': KindSpec(
+        MACAddress, ('mac_address', 'assigned_object', 'description'), refs={'assigned_object': 'interface'},
+        generic=('assigned_object',),
+    ),
     # The device's primary IP is set once its addresses exist: an update of the device, never created alone.
     'primaryip': KindSpec(
         Device, ('primary_ip4', 'primary_ip6'), refs={'primary_ip4': 'ipaddress', 'primary_ip6': 'ipaddress'},
     ),
+    # Likewise an interface's primary MAC: NetBox takes only a MAC address already assigned to the interface.
+    'primarymac': KindSpec(Interface, ('primary_mac_address',), refs={'primary_mac_address': 'macaddress'}),
     # A cable's ends are its identity: a moved link is a new cable, so they are never updated.
     'cable': KindSpec(Cable, ('a', 'b', 'status'), refs={'a': 'interface', 'b': 'interface'}, create_only=('a', 'b')),
 }
 
 
-# Kinds that are a part of another kind's object (a device's primary IPs), named for that part, not for the model.
-KIND_NAMES = {'primaryip': _('Primary IP')}
+# Kinds that only update objects of another kind (the one given), once what they refer to exists: never created,
+# owned or removed on their own.
+UPDATE_KINDS = {'primaryip': 'device', 'primarymac': 'interface'}
+
+# Update kinds (a device's primary IPs, an interface's primary MAC) are named for the part they set, not for the model.
+KIND_NAMES = {'primaryip': _('Primary IP'), 'primarymac': _('Primary MAC address')}
 
 
 def kind_name(kind):

@@ -20,6 +20,7 @@ from dcim.models import (
     DeviceType,
     Interface,
     InterfaceTemplate,
+    MACAddress,
     Manufacturer,
     Platform,
     Site,
@@ -28,13 +29,13 @@ from ipam.models import IPAddress
 
 from .cascade import CascadeCheck
 from .choices import ChangeActionChoices, ChangeStateChoices, DeletePolicyChoices
-from .kinds import KINDS, to_json
+from .kinds import KINDS, UPDATE_KINDS, to_json
 from .mapping import KIND_ORDER, REFERENCE_KINDS
 from .models import DEFAULT_ROLE_NAMES, Change, SyncedObject
 
 __all__ = ('NATURAL_KEY_KINDS', 'NetBoxState', 'build_plan', 'natural_matches', 'stale_reason')
 
-OWNED_KINDS = tuple(kind for kind in KIND_ORDER if kind not in REFERENCE_KINDS and kind != 'primaryip')
+OWNED_KINDS = tuple(kind for kind in KIND_ORDER if kind not in REFERENCE_KINDS and kind not in UPDATE_KINDS)
 # The org-wide Meraki endpoints whose data decides whether an object of a kind still exists. A kind's
 # removals are planned only when every one of them was read in full (and, per network, only when that
 # network's own calls succeeded).
@@ -49,6 +50,7 @@ REMOVAL_SOURCES = {
     'wirelesslan': ('networks', 'devices'),
     'interface': ('networks', 'devices', 'uplinks', 'switch_ports', 'topology'),
     'ipaddress': ('networks', 'devices', 'uplinks'),
+    'macaddress': ('networks', 'devices', 'uplinks'),
     'cable': ('networks', 'devices', 'switch_ports', 'topology'),
 }
 # Kinds whose removals go just before their creations, not at the end: a new address may take a removed
@@ -341,7 +343,7 @@ class Candidate:
 
 
 # Kinds matched by natural key (see natural_matches): when planning, and again when a creation is applied.
-NATURAL_KEY_KINDS = ('device', 'site', 'interface', 'ipaddress')
+NATURAL_KEY_KINDS = ('device', 'site', 'interface', 'ipaddress', 'macaddress')
 
 
 def host_of(address):
@@ -356,7 +358,8 @@ def natural_matches(kind, wanted, state):
     {meraki_id: Candidate} for the desired values `wanted` ({meraki_id: values in stored form}) of identities this
     organization does not own: the plugin's own objects synced for another organization (a device moved between
     organizations), then NetBox objects with the same natural key: a device's serial, a site's name, an interface's
-    name on a device the plugin owns, an address (same VRF and host) in IPAM. A few queries per kind.
+    name on a device the plugin owns, an address (same VRF and host) in IPAM, a MAC address of that value on an
+    interface the plugin owns. A few queries per kind.
     """
     wanted = {meraki_id: values for meraki_id, values in wanted.items() if state.object(kind, meraki_id) is None}
     if not wanted:
@@ -385,6 +388,8 @@ def natural_matches(kind, wanted, state):
             vrf_pk = state.ids['vrf'].get(vrf['id']) if vrf else None
             if vrf is None or vrf_pk:
                 keys[(vrf_pk, host)] = meraki_id
+        elif kind == 'macaddress' and (interface_pk := state.ids['interface'].get(values['assigned_object']['id'])):
+            keys[(interface_pk, values['mac_address'])] = meraki_id
     if not keys:
         return candidates
     if kind == 'device':
@@ -394,6 +399,11 @@ def natural_matches(kind, wanted, state):
     elif kind == 'interface':
         queryset = Interface.objects.filter(device_id__in={key[0] for key in keys}, name__in={key[1] for key in keys})
         matches = {(interface.device_id, interface.name): interface for interface in queryset}
+    elif kind == 'macaddress':
+        queryset = MACAddress.objects.filter(assigned_object_type_id=state.type_id('interface'),
+                                             assigned_object_id__in={key[0] for key in keys})
+        # The oldest of several of one value on one interface (newest first: the last one read wins).
+        matches = {(mac.assigned_object_id, str(mac.mac_address)): mac for mac in queryset.order_by('-pk')}
     else:
         queryset = IPAddress.objects.annotate(host=Func(F('address'), function='HOST', output_field=CharField()))
         queryset = queryset.filter(host__in={key[1] for key in keys})
@@ -409,7 +419,8 @@ def natural_matches(kind, wanted, state):
             note = f'{obj} (#{obj.pk}) is already the plugin\'s, synced {where} as {owner.kind} {owner.meraki_id}.'
             candidates[keys[key]] = Candidate(obj, 'taken', note)
         else:
-            candidates[keys[key]] = Candidate(obj, 'always' if kind == 'interface' else 'adopt')
+            # A port or MAC address on what the plugin owns is part of it: taken over, never made twice.
+            candidates[keys[key]] = Candidate(obj, 'always' if kind in ('interface', 'macaddress') else 'adopt')
     return candidates
 
 
@@ -489,7 +500,7 @@ class Planner:
                     after = {name: to_json(value) for name, value in record.values.items()}
                     self.add(ChangeActionChoices.CREATE, kind, meraki_id, record.label, after=after)
             return
-        candidates = adoption_candidates(kind, desired, state) if kind != 'primaryip' else {}
+        candidates = adoption_candidates(kind, desired, state) if kind not in UPDATE_KINDS else {}
         # An object this plan removes first (an address a removed device held) frees its natural key.
         removed = {change.object_id for change in self.changes
                    if change.kind == kind and change.action == ChangeActionChoices.DELETE}
@@ -499,7 +510,7 @@ class Planner:
         renames = []
         for meraki_id, record in desired.items():
             want = {name: to_json(value) for name, value in record.values.items()}
-            row = state.object('device' if kind == 'primaryip' else kind, meraki_id)
+            row = state.object(UPDATE_KINDS.get(kind, kind), meraki_id)
             candidate = candidates.get(meraki_id)
             if row is not None:
                 have = state.current_values(kind, row, want)
@@ -511,8 +522,8 @@ class Planner:
                                       after={name: want[name] for name in differ})
                     if kind == 'site' and 'name' in differ:
                         renames.append(change)
-            elif kind == 'primaryip':
-                # The device is created by this plan: the update finds it by identity when applied.
+            elif kind in UPDATE_KINDS:
+                # The device (interface) is created by this plan: the update finds it by identity when applied.
                 self.add(ChangeActionChoices.UPDATE, kind, meraki_id, record.label, record.network_id, after=want)
             elif candidate and candidate.taken_over(self.settings.adopt_existing):
                 change = self.add(ChangeActionChoices.ADOPT, kind, meraki_id, record.label, record.network_id,

@@ -76,12 +76,13 @@ def test_first_auto_sync_creates_exactly_what_meraki_holds(meraki_config, org_id
         assert device.site_id == site_id
         assert device.tags.filter(slug='meraki').exists()
 
-    # Uplinks (switch ports, SVIs and radios are checked in test_coverage.py).
+    # Uplinks (switch ports, SVIs and radios are checked in test_coverage.py; management interfaces of LAN IPs no uplink
+    # carries in test_network_model.py).
     interfaces = set(SyncedObject.objects.filter(kind='interface').values_list('meraki_id', flat=True))
-    assert {i for i in interfaces if '/' not in i and not i.endswith(('radio0', ':lan')) and ':vlan' not in i} == (
-        expected_interfaces(view))
+    assert {i for i in interfaces if '/' not in i and not i.endswith(('radio0', ':lan', ':management'))
+            and ':vlan' not in i} == expected_interfaces(view)
     addresses = set(SyncedObject.objects.filter(kind='ipaddress').values_list('meraki_id', flat=True))
-    assert {a for a in addresses if not a.endswith(':appliance')} == expected_addresses(view)
+    assert {a for a in addresses if not a.endswith((':appliance', ':management:ipv4'))} == expected_addresses(view)
     with_lan_ip = [serial for serial, uplinks in view.uplinks.items()
                    if any(a['protocol'] == 'ipv4' for u in uplinks for a in u.get('addresses') or [])]
     assert with_lan_ip
