@@ -24,7 +24,7 @@ from . import bulk
 from .cascade import CascadeCheck
 from .choices import ChangeActionChoices, ChangeStateChoices
 from .events import queued_events, restore_events, send_events_on_commit
-from .kinds import KINDS, from_json, to_json
+from .kinds import KINDS, UPDATE_OF, from_json, to_json
 from .mapping import REFERENCE_KINDS, Ref
 from .models import Change, SyncedObject
 from .plan import NATURAL_KEY_KINDS, natural_matches
@@ -154,7 +154,7 @@ class Applier:
 
     def update(self, change):
         """Update, adopt and mark: check the object still holds what the plan saw, then write."""
-        kind = 'device' if change.kind == 'primaryip' else change.kind
+        kind = UPDATE_OF.get(change.kind, change.kind)
         pk = change.object_id or self.state.pk(kind, change.meraki_id)
         obj = self.locked(change, pk)
         if change.action == ChangeActionChoices.ADOPT and pk in self.state.reverse[kind]:
@@ -174,7 +174,7 @@ class Applier:
             obj.tags.add(*self.tags_for(kind))
             self.state.written(kind, change.meraki_id, obj.pk)
             self.own([(change, obj)])
-        elif change.kind != 'primaryip':
+        elif change.kind not in UPDATE_OF:
             self.own_rows(change).update(last_synced=self.now, last_run=self.run)
         return ''
 
@@ -364,7 +364,7 @@ class Applier:
             bulk.refresh(created)
             if written:
                 self.own([(change, obj) for change, obj, _ in written])
-        elif kind != 'primaryip' and written:
+        elif kind not in UPDATE_OF and written:
             SyncedObject.objects.filter(
                 kind=kind, meraki_id__in=[change.meraki_id for change, _, _ in written],
                 organization_id=self.run.organization_id,
@@ -432,7 +432,7 @@ class Applier:
         """
         kind = group[0].kind
         spec = KINDS[kind]
-        model_kind = 'device' if kind == 'primaryip' else kind
+        model_kind = UPDATE_OF.get(kind, kind)
         pks = {change.pk: change.object_id or self.state.pk(model_kind, change.meraki_id) for change in group}
         objects = bulk.locked(spec.model, [pk for pk in pks.values() if pk], ('tags', *spec.many))
         alone, ready, outcomes = [], [], {}

@@ -5,13 +5,13 @@ sync owns, which of them refer to other kinds, and how an object is matched, mar
 
 from dataclasses import dataclass, field
 
-from dcim.models import Cable, Device, DeviceRole, DeviceType, Interface, Manufacturer, Platform, Site
+from dcim.models import Cable, Device, DeviceRole, DeviceType, Interface, Manufacturer, Platform, Site, VirtualChassis
 from ipam.models import VLAN, VRF, IPAddress, Prefix, VLANGroup
 from wireless.models import WirelessLAN, WirelessLANGroup
 
 from .mapping import Ref
 
-__all__ = ('KINDS', 'KindSpec', 'from_json', 'to_json')
+__all__ = ('KINDS', 'UPDATE_OF', 'KindSpec', 'from_json', 'to_json')
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,8 @@ KINDS = {
         policy='site',
     ),
     'wlangroup': KindSpec(WirelessLANGroup, ('name', 'slug'), create_only=('slug',), policy='site'),
+    # A Meraki switch stack. NetBox's virtual chassis has no site: the stack's network is kept on its ownership record.
+    'virtualchassis': KindSpec(VirtualChassis, ('name',)),
     # The platform is synced, not set at creation only: it is the firmware the device runs, and an upgrade in Meraki
     # must show in NetBox. A platform set by hand is overwritten, as every field the sync owns on a device it owns.
     'device': KindSpec(
@@ -89,9 +91,19 @@ KINDS = {
     'primaryip': KindSpec(
         Device, ('primary_ip4', 'primary_ip6'), refs={'primary_ip4': 'ipaddress', 'primary_ip6': 'ipaddress'},
     ),
+    # A switch's place in a stack, once the device and the virtual chassis exist: an update of the device.
+    'vcmember': KindSpec(
+        Device, ('virtual_chassis', 'vc_position'), refs={'virtual_chassis': 'virtualchassis'},
+    ),
+    # A virtual chassis's master must be one of its members (NetBox checks): set once the members are.
+    'vcmaster': KindSpec(VirtualChassis, ('master',), refs={'master': 'device'}),
     # A cable's ends are its identity: a moved link is a new cable, so they are never updated.
     'cable': KindSpec(Cable, ('a', 'b', 'status'), refs={'a': 'interface', 'b': 'interface'}, create_only=('a', 'b')),
 }
+
+
+# Kinds that are updates of another kind's objects, never created or removed on their own: kind -> the objects' kind.
+UPDATE_OF = {'primaryip': 'device', 'vcmember': 'device', 'vcmaster': 'virtualchassis'}
 
 
 def to_json(value):

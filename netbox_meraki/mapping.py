@@ -17,8 +17,8 @@ __all__ = ('KIND_ORDER', 'MappingOptions', 'Record', 'Ref', 'interface_name', 'm
 
 # Apply order: what a kind refers to comes before it. Removals run in the reverse order.
 KIND_ORDER = (
-    'manufacturer', 'devicetype', 'role', 'platform', 'vrf', 'site', 'vlangroup', 'wlangroup', 'device', 'vlan',
-    'prefix', 'wirelesslan', 'interface', 'ipaddress', 'primaryip', 'cable',
+    'manufacturer', 'devicetype', 'role', 'platform', 'vrf', 'site', 'vlangroup', 'wlangroup', 'virtualchassis',
+    'device', 'vcmember', 'vcmaster', 'vlan', 'prefix', 'wirelesslan', 'interface', 'ipaddress', 'primaryip', 'cable',
 )
 # Kinds shared by every organization and matched by name: created when missing, never changed or deleted.
 REFERENCE_KINDS = ('manufacturer', 'devicetype', 'role', 'platform')
@@ -73,6 +73,7 @@ class MappingOptions:
     vrf_per_network: bool = True
     sync_disabled_ssids: bool = False
     sync_inventory: bool = False
+    sync_switch_stacks: bool = False
     inventory_site_name: str = 'Meraki inventory'
     interface_name_rules: list = field(default_factory=list)
     # Site names the plugin's sites of other organizations hold: a network named like one of them gets
@@ -183,7 +184,7 @@ def map_snapshot(snapshot, options):
     Return (records, problems): records is {kind: {meraki_id: Record}}, only for the kinds whose source
     endpoints were read; problems lists objects that could not be mapped, with the reason.
     """
-    from .mapping_network import map_network_contents
+    from .mapping_network import map_network_contents, map_stacks
 
     records = Records()
     records.problems.extend(snapshot.invalid)
@@ -206,6 +207,8 @@ def map_snapshot(snapshot, options):
                     map_uplinks(item['serial'], item.get('uplinks') or [], device, lan_ips.get(item['serial']),
                                 options, records)
         map_network_contents(snapshot, networks, devices_by_network, options, records)
+        if snapshot.stacks is not None:
+            map_stacks(snapshot, networks, devices_by_network, records)
     return records, records.problems
 
 

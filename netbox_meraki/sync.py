@@ -86,6 +86,7 @@ def mapping_options(settings, organization_id=None):
         vrf_per_network=settings.vrf_per_network,
         sync_disabled_ssids=settings.sync_disabled_ssids,
         sync_inventory=settings.sync_inventory,
+        sync_switch_stacks=settings.sync_switch_stacks,
         inventory_site_name=settings.inventory_site_name,
         interface_name_rules=list(settings.interface_name_rules),
         taken_site_names=taken,
@@ -392,6 +393,7 @@ def execute_run(run, locked=False):
         with timed(run, 'fetch'):
             snapshot = fetch_organization(
                 client, run.organization_id, run.network_ids, inventory=settings.sync_inventory, previous=previous,
+                stacks=settings.sync_switch_stacks,
             )
         del previous  # what the snapshot reuses of it, it holds: planning needs the memory
         run.organization_name = str(snapshot.organization.get('name') or '')[:255]
@@ -528,6 +530,7 @@ def confirm_with_meraki(run, approved, settings):
         with timed(run, 'fetch'):
             snapshot = fetch_organization(
                 client, run.organization_id, run.network_ids, inventory=settings.sync_inventory,
+                stacks=settings.sync_switch_stacks,
             )
     except FetchError as exc:
         raise ReviewNotConfirmed(str(exc)) from None
