@@ -73,7 +73,6 @@ class MappingOptions:
     vrf_per_network: bool = True
     sync_disabled_ssids: bool = False
     sync_inventory: bool = False
-    sync_switch_stacks: bool = False
     inventory_site_name: str = 'Meraki inventory'
     interface_name_rules: list = field(default_factory=list)
     # Site names the plugin's sites of other organizations hold: a network named like one of them gets

@@ -86,7 +86,6 @@ def mapping_options(settings, organization_id=None):
         vrf_per_network=settings.vrf_per_network,
         sync_disabled_ssids=settings.sync_disabled_ssids,
         sync_inventory=settings.sync_inventory,
-        sync_switch_stacks=settings.sync_switch_stacks,
         inventory_site_name=settings.inventory_site_name,
         interface_name_rules=list(settings.interface_name_rules),
         taken_site_names=taken,

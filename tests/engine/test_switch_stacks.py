@@ -1,7 +1,5 @@
 """Meraki switch stacks as NetBox virtual chassis (issue #15): mapping, and syncs through the SDK and the simulator."""
 
-from dataclasses import replace
-
 import pytest
 
 from dcim.models import Device, VirtualChassis
@@ -23,9 +21,8 @@ SERIALS = ('Q2AA-AAAA-AAA1', 'Q2AA-AAAA-AAA2', 'Q2AA-AAAA-AAA3', 'Q2AA-AAAA-AAA4
 def test_a_stack_maps_to_a_virtual_chassis_with_its_switches_at_their_positions():
     switches = [device(serial=serial, name=f'sw-{n}') for n, serial in enumerate(SERIALS, start=1)]
     stack = {'id': '8473', 'name': 'Core', 'serials': [SERIALS[2], SERIALS[0], SERIALS[1]], 'isMonitorOnly': False}
-    options = replace(OPTIONS, sync_switch_stacks=True)
-
-    records, problems = map_snapshot(snapshot(devices=switches, stacks={'N_1': [stack]}), options)
+    # Stacks are mapped when they were read (the setting is on): the snapshot holds them, per network.
+    records, problems = map_snapshot(snapshot(devices=switches, stacks={'N_1': [stack]}), OPTIONS)
 
     assert problems == []
     assert records['virtualchassis']['8473'].values == {'name': 'Core'}
@@ -42,18 +39,17 @@ def test_a_stack_maps_to_a_virtual_chassis_with_its_switches_at_their_positions(
     assert all('virtual_chassis' not in record.values for record in records['device'].values())
 
     # Not read (the setting is off), or this network's call failed: nothing about stacks at all.
-    records, _ = map_snapshot(snapshot(devices=switches), options)
+    records, _ = map_snapshot(snapshot(devices=switches), OPTIONS)
     assert not records['virtualchassis'] and not records['vcmember'] and not records['vcmaster']
     failed = snapshot(devices=switches, stacks={}, network_errors={'stacks': {'N_1': 'HTTP 500'}})
-    records, _ = map_snapshot(failed, options)
+    records, _ = map_snapshot(failed, OPTIONS)
     assert not records['virtualchassis'] and not records['vcmember']
 
 
 def test_a_stack_without_an_id_is_reported_and_skipped():
-    options = replace(OPTIONS, sync_switch_stacks=True)
     records, problems = map_snapshot(snapshot(
         networks=[network()], stacks={'N_1': [{'name': 'No id', 'serials': ['Q2AA-AAAA-AAAA']}]},
-    ), options)
+    ), OPTIONS)
     assert not records['virtualchassis']
     assert records['vcmember']['Q2AA-AAAA-AAAA'].values == {'virtual_chassis': None, 'vc_position': None}
     assert problems and 'without an id' in problems[0]
