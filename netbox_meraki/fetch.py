@@ -365,6 +365,12 @@ def fetch_organization(client, organization_id, network_ids=None, inventory=Fals
     if scoped is not None:
         if snapshot.networks is not None and snapshot.devices is not None and changes is not None:
             snapshot.networks_read = sources_to_read(snapshot.networks, snapshot.devices, previous, changes)
+            if stacks:
+                # Stacks not stored yet (the setting was off when the network was read): read them once, and store them.
+                switch_networks = {d.get('networkId') for d in snapshot.devices if d.get('productType') == 'switch'}
+                for network_id in sorted(switch_networks & set(previous)):
+                    if 'stacks' not in previous[network_id]['data']:
+                        snapshot.networks_read.setdefault(network_id, set()).add('stacks')
             stored = {network_id: entry['data'] for network_id, entry in previous.items()}
         read_network_scoped(snapshot, fetch, scoped, stored)
     if snapshot.networks is not None:

@@ -69,6 +69,11 @@ def switch_network(simulator, org_id, switches=3):
     return network_id, serials(network_id)
 
 
+def switch_networks(simulator, org_id):
+    return {device['networkId'] for device in simulator.dashboard.orgs[org_id].devices.values()
+            if device['productType'] == 'switch'}
+
+
 def stacks_on(delete_policy=None):
     settings = PluginSettings.load()
     settings.sync_switch_stacks = True
@@ -109,9 +114,7 @@ def test_stacks_become_virtual_chassis_and_a_second_sync_changes_nothing(simulat
     stacked = {serial for stacks in simulator.dashboard.orgs[org_id].stacks.values() for item in stacks
                for serial in item['serials']}
     assert set(owned(Device).filter(virtual_chassis__isnull=False).values_list('serial', flat=True)) == stacked
-    switch_networks = {d['networkId'] for d in simulator.dashboard.orgs[org_id].devices.values()
-                       if d['productType'] == 'switch'}
-    assert simulator.counts()[STACKS] == len(switch_networks)
+    assert simulator.counts()[STACKS] == len(switch_networks(simulator, org_id))
 
     for full_read in (False, True):
         again = sync(org_id, full_read=full_read)
@@ -136,12 +139,19 @@ def test_with_the_setting_off_stacks_are_neither_read_nor_touched(meraki_config,
     assert not run.changes.filter(kind__in=('virtualchassis', 'vcmember', 'vcmaster')).exists()
     assert Device.objects.get(serial=switches[0]).virtual_chassis == vc
 
-    # On, a switch in no stack in Meraki stays in a person's virtual chassis: only the plugin's own are emptied.
+    # Turned on, the next sync reads the stacks of the networks with switches, though nothing changed in Meraki, and
+    # stores them: the one after reads none. A switch in no stack in Meraki stays in a person's virtual chassis.
     stacks_on()
-    run = sync(org_id, full_read=True)
+    simulator.reset_counts()
+    run = sync(org_id)
     assert run.status == RunStatusChoices.COMPLETED, run.log
+    assert not run.full_read
+    assert simulator.counts()[STACKS] == len(switch_networks(simulator, org_id))
     assert Device.objects.get(serial=switches[0]).virtual_chassis == vc
     assert members(run.changes.get(kind='virtualchassis').meraki_id) == [(switches[1], 1), (switches[2], 2)]
+    simulator.reset_counts()
+    assert sync(org_id).changes.count() == 0
+    assert STACKS not in simulator.counts()
 
 
 def test_a_member_removed_and_a_stack_renamed_follow_meraki(simulator, org_id, stack):
