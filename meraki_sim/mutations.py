@@ -515,12 +515,12 @@ def rename_switch_stack(dashboard, network_id, stack_id, name):
 
 
 def remove_switch_from_stack(dashboard, network_id, stack_id, serial):
-    """Take a switch out of a stack; the switch stays in the network."""
+    """Take a switch out of a stack (a stack left with no member goes); the switch stays in the network."""
     org = _network_org(dashboard, network_id)
     stack = _stack(org, network_id, stack_id)
     if serial not in stack['serials']:
         raise LookupError(f'{serial} is not in switch stack {stack_id}')
-    stack['serials'].remove(serial)
+    _unstack(org, serial)
     _log(org, network_id, 'Switch stack member removed', serial, None, page='Switch stacks')
     return copy.deepcopy(stack)
 

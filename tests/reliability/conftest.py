@@ -24,7 +24,7 @@ from wireless.models import WirelessLAN, WirelessLANGroup
 from meraki_sim import Scale, Simulator
 from netbox_meraki.choices import DeletePolicyChoices, RunStatusChoices, SyncModeChoices
 from netbox_meraki.fetch import fetch_organization
-from netbox_meraki.kinds import KINDS, to_json
+from netbox_meraki.kinds import KINDS, UPDATE_OF, to_json
 from netbox_meraki.mapping import KIND_ORDER, REFERENCE_KINDS, map_snapshot
 from netbox_meraki.models import DEFAULT_ROLE_NAMES, Change, NetworkRead, PluginSettings, SyncedObject, SyncRun
 from netbox_meraki.plan import NetBoxState
@@ -101,12 +101,15 @@ def owned_values(org_id):
     state = netbox_state(org_id)
     values = {}
     for kind in OWNED_KINDS:
-        source = 'device' if kind == 'primaryip' else kind
+        source = UPDATE_OF.get(kind, kind)
         for meraki_id, pk in state.ids[source].items():
             obj = state.objects[source][pk]
             if kind == 'primaryip' and obj.primary_ip4_id is None:
                 continue  # a sync sets a primary IP, and never clears one by itself
-            values[(kind, meraki_id)] = state.current_values(kind, obj)
+            current = state.current_values(kind, obj)
+            if kind in ('vcmember', 'vcmaster') and not any(current.values()):
+                continue  # a device in no virtual chassis, a virtual chassis without a master: nothing to compare
+            values[(kind, meraki_id)] = current
     return values
 
 
@@ -123,7 +126,8 @@ def desired_state(org_id):
     settings = PluginSettings.load()
     client = dashboard_client()
     try:
-        snapshot = fetch_organization(client, org_id, settings.network_ids, inventory=settings.sync_inventory)
+        snapshot = fetch_organization(client, org_id, settings.network_ids, inventory=settings.sync_inventory,
+                                      stacks=settings.sync_switch_stacks)
     finally:
         client.close()
     assert snapshot.complete and not snapshot.network_errors, (snapshot.errors, snapshot.network_errors)
@@ -136,6 +140,8 @@ def desired_state(org_id):
             if any(end.kind == 'netboxinterface' and state.neighbour(end.meraki_id, None)[0] is None for end in ends):
                 continue  # a neighbour that is not in NetBox: nothing to connect to
             values = {name: to_json(value) for name, value in record.values.items()}
+            if kind == 'vcmember' and not any(values.values()):
+                continue  # a switch in no stack: in no virtual chassis, as owned_values() leaves it out
             create_only = set(KINDS[kind].create_only) | set(getattr(record, 'create_only', ()))
             if kind == 'cable':
                 create_only -= {'a', 'b'}  # a cable's ends are its identity: they always match
