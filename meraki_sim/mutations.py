@@ -456,6 +456,17 @@ def edit_vlan(dashboard, network_id, vlan_id, **fields):
     return copy.deepcopy(vlan)
 
 
+def edit_ssid(dashboard, network_id, number, **fields):
+    """Set fields of an SSID slot as given (its VLAN tagging: useVlanTagging, defaultVlanId, ...)."""
+    org = _network_org(dashboard, network_id)
+    ssid = _ssid(org, network_id, number)
+    if 'number' in fields:
+        raise ValueError('number cannot be edited')
+    ssid.update(fields)
+    _log(org, network_id, 'SSID edited', None, ', '.join(sorted(fields)), page='SSIDs', ssid=ssid)
+    return copy.deepcopy(ssid)
+
+
 def add_vlan(dashboard, network_id, vlan_id, name, subnet, appliance_ip=None):
     """Add an appliance VLAN as given, to a network with VLANs enabled."""
     org = _network_org(dashboard, network_id)
@@ -546,6 +557,7 @@ MUTATIONS = {
         edit_device,
         edit_network,
         edit_vlan,
+        edit_ssid,
         add_vlan,
         create_switch_stack,
         delete_switch_stack,

@@ -276,6 +276,10 @@ class Simulator:
         """Set fields of an appliance VLAN as given, unchecked (id 0 or 4095, a subnet that does not parse)."""
         return self.backend.mutate('edit_vlan', network_id=network_id, vlan_id=vlan_id, **fields)
 
+    def edit_ssid(self, network_id, number, **fields):
+        """Set fields of an SSID as given, unchecked (VLAN tagging, availability tags); returns the SSID."""
+        return self.backend.mutate('edit_ssid', network_id=network_id, number=number, **fields)
+
     def add_vlan(self, network_id, vlan_id, name, subnet, appliance_ip=None):
         """Add an appliance VLAN as given, unchecked; returns it."""
         return self.backend.mutate(

@@ -5,13 +5,17 @@ sync owns, which of them refer to other kinds, and how an object is matched, mar
 
 from dataclasses import dataclass, field
 
-from dcim.models import Cable, Device, DeviceRole, DeviceType, Interface, Manufacturer, Platform, Site, VirtualChassis
+from django.utils.translation import gettext_lazy as _
+
+from dcim.models import (
+    Cable, Device, DeviceRole, DeviceType, Interface, MACAddress, Manufacturer, Platform, Site, VirtualChassis,
+)
 from ipam.models import VLAN, VRF, IPAddress, Prefix, VLANGroup
 from wireless.models import WirelessLAN, WirelessLANGroup
 
 from .mapping import Ref
 
-__all__ = ('KINDS', 'UPDATE_OF', 'KindSpec', 'from_json', 'to_json')
+__all__ = ('KINDS', 'KindSpec', 'UPDATE_KINDS', 'from_json', 'kind_in_text', 'kind_name', 'to_json')
 
 
 @dataclass(frozen=True)
@@ -71,8 +75,8 @@ KINDS = {
         refs={'scope': 'site', 'vlan': 'vlan', 'vrf': 'vrf'}, generic=('scope',), mark={'status': 'deprecated'},
     ),
     'wirelesslan': KindSpec(
-        WirelessLAN, ('ssid', 'group', 'status', 'auth_type', 'auth_cipher'), refs={'group': 'wlangroup'},
-        mark={'status': 'deprecated'},
+        WirelessLAN, ('ssid', 'group', 'status', 'auth_type', 'auth_cipher', 'vlan', 'scope'),
+        refs={'group': 'wlangroup', 'vlan': 'vlan', 'scope': 'site'}, generic=('scope',), mark={'status': 'deprecated'},
     ),
     'interface': KindSpec(
         Interface,
@@ -87,6 +91,11 @@ KINDS = {
         refs={'assigned_object': 'interface', 'vrf': 'vrf'}, generic=('assigned_object',),
         mark={'status': 'deprecated'},
     ),
+    # No status to mark: "mark" keeps it.
+    'macaddress': KindSpec(
+        MACAddress, ('mac_address', 'assigned_object', 'description'), refs={'assigned_object': 'interface'},
+        generic=('assigned_object',),
+    ),
     # The device's primary IP is set once its addresses exist: an update of the device, never created alone.
     'primaryip': KindSpec(
         Device, ('primary_ip4', 'primary_ip6'), refs={'primary_ip4': 'ipaddress', 'primary_ip6': 'ipaddress'},
@@ -97,13 +106,38 @@ KINDS = {
     ),
     # A virtual chassis's master must be one of its members (NetBox checks): set once the members are.
     'vcmaster': KindSpec(VirtualChassis, ('master',), refs={'master': 'device'}),
+    # Likewise an interface's primary MAC: NetBox takes only a MAC address already assigned to the interface.
+    'primarymac': KindSpec(Interface, ('primary_mac_address',), refs={'primary_mac_address': 'macaddress'}),
     # A cable's ends are its identity: a moved link is a new cable, so they are never updated.
     'cable': KindSpec(Cable, ('a', 'b', 'status'), refs={'a': 'interface', 'b': 'interface'}, create_only=('a', 'b')),
 }
 
 
-# Kinds that are updates of another kind's objects, never created or removed on their own: kind -> the objects' kind.
-UPDATE_OF = {'primaryip': 'device', 'vcmember': 'device', 'vcmaster': 'virtualchassis'}
+# Kinds that only update objects of another kind (the one given), once what they refer to exists: never created,
+# owned or removed on their own.
+UPDATE_KINDS = {'primaryip': 'device', 'primarymac': 'interface', 'vcmember': 'device', 'vcmaster': 'virtualchassis'}
+
+# Update kinds (a device's primary IPs, its place in a stack, ...) are named for the part they set, not for the model.
+KIND_NAMES = {
+    'primaryip': _('Primary IP'), 'primarymac': _('Primary MAC address'), 'vcmember': _('Virtual chassis member'),
+    'vcmaster': _('Virtual chassis master'),
+}
+
+
+def kind_name(kind):
+    """A kind as NetBox names its objects, in the singular: 'IP address', 'Device type', 'Primary IP'."""
+    if kind in KIND_NAMES:
+        return str(KIND_NAMES[kind])
+    if spec := KINDS.get(kind):
+        name = str(spec.model._meta.verbose_name)
+        return name[:1].upper() + name[1:]
+    return kind
+
+
+def kind_in_text(kind):
+    """A kind's name inside a sentence: 'site', 'device type', but 'IP address' and 'VLAN' as they are."""
+    name = kind_name(kind)
+    return name if name[1:2].isupper() else name[:1].lower() + name[1:]
 
 
 def to_json(value):

@@ -243,7 +243,11 @@ def ssid_security(ssid, records):
 
 
 def map_wireless(snapshot, network_id, site, devices, options, records):
-    """Enabled SSIDs (all, by setting) become wireless LANs in a per-network group; APs get a radio."""
+    """
+    Enabled SSIDs (all, by setting) become wireless LANs in a per-network group, scoped to the network's site, with the
+    VLAN they tag their clients' traffic with when the network has it; each AP gets a radio linked to the SSIDs it
+    broadcasts.
+    """
     lans = []
     for ssid in snapshot.ssids.get(network_id, []):
         number, name = ssid.get('number'), (ssid.get('name') or '').strip()
@@ -256,20 +260,25 @@ def map_wireless(snapshot, network_id, site, devices, options, records):
             }, network_id=network_id, label=group))
         identity = f'{network_id}:{number}'
         auth_type, auth_cipher = ssid_security(ssid, records)
-        records.add(Record('wirelesslan', identity, {
+        values = {
             'ssid': options.name('ssid', name)[:32], 'group': Ref('wlangroup', network_id),
             'status': 'active' if ssid.get('enabled') else 'disabled', 'auth_type': auth_type,
-            'auth_cipher': auth_cipher,
-        }, network_id=network_id, label=name))
-        lans.append(Ref('wirelesslan', identity))
+            'auth_cipher': auth_cipher, 'scope': Ref('site', network_id),
+        }
+        if not snapshot.network_failed('vlans', network_id):
+            values['vlan'] = ssid_vlan(ssid, network_id, records)
+        records.add(Record('wirelesslan', identity, values, network_id=network_id, label=name))
+        if ssid.get('enabled'):
+            lans.append((Ref('wirelesslan', identity), ssid))
     if network_id not in snapshot.ssids:
         return  # SSIDs not read: leave the radios alone
     for device in devices:
         if device.get('productType') == 'wireless' and device['serial'] in records['device']:
             serial = device['serial']
+            broadcast = [ref for ref, ssid in lans if broadcasts(ssid, device)]
             records.add(Record('interface', f'{serial}:radio0', {
                 'device': Ref('device', serial), 'name': 'radio0', 'type': RADIO_TYPE, 'enabled': True,
-                'wireless_lans': sorted(lans, key=ref_key),
+                'wireless_lans': sorted(broadcast, key=ref_key),
             }, network_id=network_id, label=f'{records["device"][serial].values["name"]} radio0'))
 
 
@@ -310,6 +319,24 @@ def map_stacks(snapshot, networks, devices_by_network, records):
             records.add(Record('vcmember', serial, {
                 'virtual_chassis': Ref('virtualchassis', stack_id) if stack_id else None, 'vc_position': position,
             }, network_id=network_id, label=records['device'][serial].values['name']))
+
+
+def ssid_vlan(ssid, network_id, records):
+    """
+    The VLAN an SSID tags its clients' traffic with (`defaultVlanId`, with VLAN tagging on in bridge mode or layer 3
+    roaming), when the network has that VLAN in NetBox; else None. Per-AP-tag VLANs (`apTagsAndVlanIds`) have no place
+    on a wireless LAN, which has one VLAN.
+    """
+    vid = vlan_id(ssid.get('defaultVlanId')) if ssid.get('useVlanTagging') else None
+    identity = f'{network_id}:{vid}'
+    return Ref('vlan', identity) if vid is not None and identity in records['vlan'] else None
+
+
+def broadcasts(ssid, device):
+    """Whether an AP broadcasts an (enabled) SSID: all do, unless the SSID is limited to APs with one of its tags."""
+    if ssid.get('availableOnAllAps', True):
+        return True
+    return bool(set(ssid.get('availabilityTags') or ()) & set(device.get('tags') or ()))
 
 
 def lldp_value(entries, name):

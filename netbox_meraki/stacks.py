@@ -34,14 +34,14 @@ def plan_stack_changes(planner):
         return  # which switches Meraki still has is unknown (the planner has said so for the virtual chassis)
     for serial, pk in state.ids['device'].items():
         device = state.objects['device'].get(pk)
-        if device is None or device.virtual_chassis_id not in stack_ids or serial in planner.records['vcmember']:
+        if device is None or device['virtual_chassis_id'] not in stack_ids or serial in planner.records['vcmember']:
             continue
         row = state.owned['device'][serial]
         if planner.network_scope and row.network_id not in planner.network_scope:
             continue
         if planner.networks_of(serial, row) & planner.unread_networks:
             continue
-        planner.add(ChangeActionChoices.UPDATE, 'vcmember', serial, str(device), row.network_id, device,
+        planner.add(ChangeActionChoices.UPDATE, 'vcmember', serial, device['name'] or serial, row.network_id, pk,
                     before=state.current_values('vcmember', device),
                     after={'virtual_chassis': None, 'vc_position': None})
 
@@ -51,12 +51,12 @@ def plan_stack_changes(planner):
     )}
     releases = []
     for pk, chassis in state.objects['virtualchassis'].items():
-        if chassis.master_id not in leaving or pk not in stack_ids:
+        if chassis['master_id'] not in leaving or pk not in stack_ids:
             continue
-        master = state.ref('device', chassis.master_id)
+        master = state.ref('device', chassis['master_id'])
         row = state.owned['virtualchassis'][stack_ids[pk]]
-        releases.append(planner.add(ChangeActionChoices.UPDATE, 'vcmaster', stack_ids[pk], str(chassis),
-                                    row.network_id, chassis, before={'master': master}, after={'master': None}))
+        releases.append(planner.add(ChangeActionChoices.UPDATE, 'vcmaster', stack_ids[pk], chassis['name'],
+                                    row.network_id, pk, before={'master': master}, after={'master': None}))
         for change in changes:
             if change.kind == 'vcmaster' and change.object_id == pk and change not in releases:
                 change.before = {'master': None}

@@ -38,6 +38,9 @@ logger = logging.getLogger('netbox_meraki.sync')
 ACTIVE = (RunStatusChoices.PENDING, RunStatusChoices.RUNNING)
 # The run's timing of the seconds its requests were held back because Meraki answered 429.
 RATE_LIMIT_WAIT = 'rate limit wait'
+# A review's apply is timed apart from the run's own phases, which stay as planned: reading Meraki again to check the
+# approved changes, then writing them.
+REVIEW_CHECK, REVIEW_APPLY = 'review: read Meraki again', 'review: apply'
 
 
 class SyncRefused(Exception):
@@ -316,6 +319,21 @@ def finish(run, changes, fetch_errors=()):
         run.status = RunStatusChoices.COMPLETED
     if problems:
         run.log_line('warning', f'{problems} changes were not applied (conflict, failure or missing dependency).')
+    run.log_line('warning' if problems else 'info', outcome_line(run, states))
+
+
+def outcome_line(run, states):
+    """What became of a run's changes, in one line: 'Applied 10, failed 0, conflict 0, skipped 1, held 0.'"""
+    undecided = states[ChangeStateChoices.PENDING] + states[ChangeStateChoices.APPROVED]
+    parts = [('Applied', states[ChangeStateChoices.APPLIED]), ('failed', states[ChangeStateChoices.FAILED]),
+             ('conflict', states[ChangeStateChoices.CONFLICT]), ('skipped', states[ChangeStateChoices.SKIPPED]),
+             ('held', states[ChangeStateChoices.HELD])]
+    if states[ChangeStateChoices.REJECTED]:
+        parts.append(('rejected', states[ChangeStateChoices.REJECTED]))
+    if undecided:
+        parts.append(('planned only (dry run)' if run.mode == SyncModeChoices.DRY_RUN
+                      else 'awaiting review' if run.mode == SyncModeChoices.REVIEW else 'not applied', undecided))
+    return ', '.join(f'{label} {number}' for label, number in parts) + '.'
 
 
 # A run in one of these states read Meraki (in full, or all it could: what failed is read again next time).
@@ -526,7 +544,7 @@ def confirm_with_meraki(run, approved, settings):
     client = None
     try:
         client = dashboard_client()
-        with timed(run, 'fetch'):
+        with timed(run, REVIEW_CHECK):
             snapshot = fetch_organization(
                 client, run.organization_id, run.network_ids, inventory=settings.sync_inventory,
                 stacks=settings.sync_switch_stacks,
@@ -591,7 +609,7 @@ def execute_review(run):
         approved, records = confirm_with_meraki(run, approved, settings)
         run.log_line('info', f'Applying {len(approved)} approved changes.')
         save_progress(run, phase='apply', done=0, total=len(approved))
-        with timed(run, 'apply'):
+        with timed(run, REVIEW_APPLY):
             state = NetBoxState(run.organization_id, settings, with_objects=False)
             apply_changes(run, approved, state, sync_user(),
                           progress=lambda done, total: save_progress(run, done=done))

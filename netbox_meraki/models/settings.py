@@ -35,7 +35,7 @@ DEFAULT_STATUS_MAP = {
 NAME_TRANSFORM_KINDS = ('site', 'device', 'vlan', 'ssid')
 NAME_TRANSFORMS = ('keep', 'upper', 'lower', 'title')
 # Kinds that can carry extra tags (beyond the plugin's own "meraki" tag).
-TAGGED_KINDS = ('site', 'device', 'interface', 'ipaddress', 'vlan', 'prefix', 'wirelesslan', 'cable')
+TAGGED_KINDS = ('site', 'device', 'interface', 'ipaddress', 'macaddress', 'vlan', 'prefix', 'wirelesslan', 'cable')
 DEVICE_STATUSES = ('offline', 'active', 'planned', 'staged', 'failed', 'inventory', 'decommissioning')
 
 
@@ -49,8 +49,8 @@ def default_status_map():
 
 # What happens by default to an object Meraki no longer has, chosen for a NetBox people also edit (docs/sync-engine.md):
 # the objects people hang their own data on and look up by name (sites, devices, VLANs, prefixes, wireless LANs) are
-# marked, so a removal is visible and reversible; ports, addresses and cables, which only mirror Meraki and would
-# block their reuse if kept, are deleted. A deletion that would take along anything the plugin does not own is
+# marked, so a removal is visible and reversible; ports, addresses, MAC addresses and cables, which only mirror Meraki
+# and would block their reuse if kept, are deleted. A deletion that would take along anything the plugin does not own is
 # marked (or kept) instead, whatever the policy.
 # Object kinds whose removal from Meraki follows a delete policy, and their default policies.
 DEFAULT_DELETE_POLICY = {
@@ -58,6 +58,7 @@ DEFAULT_DELETE_POLICY = {
     'device': DeletePolicyChoices.MARK,
     'interface': DeletePolicyChoices.DELETE,
     'ipaddress': DeletePolicyChoices.DELETE,
+    'macaddress': DeletePolicyChoices.DELETE,
     'vlan': DeletePolicyChoices.MARK,
     'prefix': DeletePolicyChoices.MARK,
     'wirelesslan': DeletePolicyChoices.MARK,

@@ -1,4 +1,4 @@
-from functools import cache
+from functools import cache, cached_property
 from urllib.parse import quote
 
 import django_tables2 as tables
@@ -12,11 +12,11 @@ from netbox.tables import NetBoxTable, columns
 from utilities.views import get_viewname
 
 from ..choices import ChangeActionChoices, ChangeStateChoices
-from ..kinds import KINDS
+from ..kinds import KINDS, kind_name
 from ..models import Change
-from .display import EMPTY, render_field_changes
+from .display import EMPTY, reference_names, render_field_changes
 
-__all__ = ('ChangeTable', 'REMOVALS', 'cascade_summary', 'object_url')
+__all__ = ('ChangeTable', 'REMOVALS', 'UNDECIDED', 'cascade_summary', 'object_url', 'render_cascade')
 
 # States in which a person can still approve or reject a change.
 UNDECIDED = (ChangeStateChoices.PENDING, ChangeStateChoices.HELD)
@@ -227,6 +227,12 @@ class ChangeTable(NetBoxTable):
         default_columns = ('id', 'run', 'action', 'kind', 'object_repr', 'meraki_id', 'fields', 'state', 'reason')
         row_attrs = {'id': lambda record: f'change-{record.pk}'}
 
+    def render_kind(self, value):
+        return kind_name(value)
+
+    def value_kind(self, value):
+        return value
+
     def render_object_repr(self, value, record):
         if url := object_url(record):
             return format_html('<a href="{}">{}</a>', url, value)
@@ -239,9 +245,17 @@ class ChangeTable(NetBoxTable):
     def value_reason(self, value):
         return value
 
+    @cached_property
+    def reference_names(self):
+        """The names of what the changes shown refer to (see reference_names()): this page's, looked up at once."""
+        rows = self.page.object_list if getattr(self, 'page', None) else self.data
+        return reference_names([getattr(row, 'record', row) for row in rows])
+
     def render_fields(self, record):
         # A removal's detail: the fields it sees, then everything NetBox would delete with the object.
-        return format_html('{}{}', render_field_changes(record), render_cascade(record)) or EMPTY
+        return format_html(
+            '{}{}', render_field_changes(record, self.reference_names), render_cascade(record),
+        ) or EMPTY
 
     def render_cascade(self, record):
         summary = render_cascade_summary(record)

@@ -1,6 +1,7 @@
 from collections import defaultdict
 
 from django.contrib import messages
+from django.db.models import Q
 from django.shortcuts import redirect
 from django.utils.translation import ngettext
 
@@ -9,15 +10,19 @@ from netbox.views import generic
 from netbox.views.generic.base import BaseMultiObjectView
 from utilities.views import GetReturnURLMixin, register_model_view
 
+from ..choices import RunStatusChoices
 from ..filtersets import ChangeFilterSet
 from ..forms import ChangeFilterForm
+from ..kinds import kind_name
 from ..models import Change, SyncRun
 from ..permissions import APPROVE_CHANGE
 from ..secrets import redact
 from ..sync import SyncRefused, approve_changes, reject_changes
 from ..tables import ChangeTable
+from ..tables.changes import UNDECIDED, object_url, render_cascade
+from ..tables.display import display_value, field_label, reference_names
 
-__all__ = ('ChangeApproveView', 'ChangeListView', 'ChangeRejectView')
+__all__ = ('ChangeApproveView', 'ChangeListView', 'ChangeRejectView', 'ChangeView')
 
 
 @register_model_view(Change, 'list', path='', detail=False)
@@ -27,6 +32,55 @@ class ChangeListView(generic.ObjectListView):
     filterset_form = ChangeFilterForm
     table = ChangeTable
     actions = (BulkExport,)
+
+
+@register_model_view(Change)
+class ChangeView(generic.ObjectView):
+    """One change: its fields before and after, its object and run, the changes it depends on, its history."""
+
+    queryset = Change.objects.select_related('run')
+    actions = ()
+    template_name = 'netbox_meraki/change.html'
+
+    def get_extra_context(self, request, instance):
+        dependencies = depends_on(instance)
+        history = Change.objects.restrict(request.user, 'view').filter(
+            kind=instance.kind, meraki_id=instance.meraki_id,
+        ).exclude(pk=instance.pk).select_related('run').order_by('-run__created')[:HISTORY]
+        names = reference_names([instance])
+        return {
+            'kind_name': kind_name(instance.kind),
+            'object_url': object_url(instance),
+            'fields': [(
+                field_label(name),
+                display_value(instance.before[name], names) if name in instance.before else None,
+                display_value(instance.after[name], names) if name in instance.after else None,
+            ) for name in instance.fields],
+            'cascade': render_cascade(instance),
+            'dependencies': dependencies,
+            'history': history,
+            'can_decide': instance.state in UNDECIDED and instance.run.status == RunStatusChoices.AWAITING_REVIEW
+                          and request.user.has_perm(APPROVE_CHANGE),
+        }
+
+
+# How many earlier and later changes of the same object a change's page lists.
+HISTORY = 20
+
+
+def depends_on(change):
+    """
+    The changes of the same run that create or change what this change refers to (an interface's device, an address's
+    interface): approving it alone would leave it waiting for them.
+    """
+    wanted = Q()
+    for value in change.after.values():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, dict) and item.get('ref') and item.get('id') is not None:
+                wanted |= Q(kind=item['ref'], meraki_id=item['id'])
+    if not wanted:
+        return Change.objects.none()
+    return change.run.changes.filter(wanted).exclude(pk=change.pk)
 
 
 class ChangeDecisionView(GetReturnURLMixin, BaseMultiObjectView):

@@ -4,13 +4,17 @@ four times as large (four times the devices, ports, addresses, cables and neighb
 queries. Each size is synced once, then planned again (a dry run) with everything it owns in NetBox.
 """
 
+from collections import Counter
+
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from meraki_sim import Scale, Simulator
 from netbox_meraki.choices import RunStatusChoices, SyncModeChoices
-from netbox_meraki.models import SyncedObject
+from netbox_meraki.kinds import KINDS
+from netbox_meraki.models import PluginSettings, SyncedObject
+from netbox_meraki.plan import OWNED_KINDS, NetBoxState
 from netbox_meraki.sync import MerakiSyncService
 
 from ..conftest import API_KEY
@@ -45,3 +49,24 @@ def test_planning_makes_the_same_queries_at_four_times_the_size(settings):
 
     assert large_cables >= 3 * small_cables > 0
     assert large == small
+
+
+def test_planning_reads_what_each_object_holds(meraki_config, org_id):
+    """
+    Planning compares rows read for a whole kind at once; the apply checks model instances before it writes. Both
+    give every owned object's every synced field the same stored values: tagged VLANs, WLANs, cable ends, addresses'
+    interfaces, custom fields, primary IPs.
+    """
+    (run,) = MerakiSyncService().sync_all(mode=SyncModeChoices.AUTO, organization_ids=[org_id], background=False)
+    assert run.status == RunStatusChoices.COMPLETED, run.log
+    state = NetBoxState(org_id, PluginSettings.load())
+    compared = Counter()
+    for kind in OWNED_KINDS + ('primaryip',):
+        model_kind = 'device' if kind == 'primaryip' else kind
+        instances = KINDS[kind].model.objects.in_bulk(list(state.objects[model_kind]))
+        for pk, row in state.objects[model_kind].items():
+            assert state.current_values(kind, row) == state.current_values(kind, instances[pk]), (kind, pk)
+            compared[kind] += 1
+    assert set(compared) == set(OWNED_KINDS) | {'primaryip'}, compared
+    values = [state.current_values('interface', row) for row in state.objects['interface'].values()]
+    assert any(value['tagged_vlans'] for value in values) and any(value['wireless_lans'] for value in values)

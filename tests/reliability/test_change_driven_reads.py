@@ -52,6 +52,8 @@ class EveryMutation(Mutations):
             extra.append('edit_network')
         if any(org.vlans.values()):
             extra += ['edit_vlan', 'add_vlan']
+        if any(s['enabled'] for ssids in org.ssids.values() for s in ssids):
+            extra.append('edit_ssid')
         if any(serial in org.devices for serial in org.switch_ports):
             extra.append('connect_neighbour')
         if self.unstacked_networks():
@@ -93,6 +95,17 @@ class EveryMutation(Mutations):
         subnet = ipaddress.ip_network(f'10.{100 + self.counter // 250}.{self.counter % 250}.0/24')
         return self.sim.add_vlan(network_id, vlan_id, self.unique('Lab'), str(subnet),
                                  appliance_ip=str(subnet.network_address + 1))
+
+    def edit_ssid(self):
+        network_id, number = self.enabled_ssid()
+        vids = [int(v['id']) for v in self.org.vlans.get(network_id, [])] + [3999]  # 3999: a VLAN it does not have
+        fields = self.data.draw(st.sampled_from([
+            {'ipAssignmentMode': 'Bridge mode', 'useVlanTagging': True,
+             'defaultVlanId': self.data.draw(st.sampled_from(vids), label='vlan')},
+            {'ipAssignmentMode': 'NAT mode', 'useVlanTagging': False},
+            {'availableOnAllAps': False, 'availabilityTags': ['lobby']},
+        ]), label='fields')
+        return self.sim.edit_ssid(network_id, number, **fields)
 
     def connect_neighbour(self):
         serial, port_id = self.switch_port()
