@@ -8,7 +8,16 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext_lazy as _
 
 from dcim.models import (
-    Cable, Device, DeviceRole, DeviceType, Interface, MACAddress, Manufacturer, Platform, Site, VirtualChassis,
+    Cable,
+    Device,
+    DeviceRole,
+    DeviceType,
+    Interface,
+    MACAddress,
+    Manufacturer,
+    Platform,
+    Site,
+    VirtualChassis,
 )
 from ipam.models import VLAN, VRF, IPAddress, Prefix, VLANGroup
 from wireless.models import WirelessLAN, WirelessLANGroup
