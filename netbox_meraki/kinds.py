@@ -7,7 +7,18 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext_lazy as _
 
-from dcim.models import Cable, Device, DeviceRole, DeviceType, Interface, MACAddress, Manufacturer, Platform, Site
+from dcim.models import (
+    Cable,
+    Device,
+    DeviceRole,
+    DeviceType,
+    Interface,
+    MACAddress,
+    Manufacturer,
+    Platform,
+    Site,
+    VirtualChassis,
+)
 from ipam.models import VLAN, VRF, IPAddress, Prefix, VLANGroup
 from wireless.models import WirelessLAN, WirelessLANGroup
 
@@ -54,6 +65,8 @@ KINDS = {
         policy='site',
     ),
     'wlangroup': KindSpec(WirelessLANGroup, ('name', 'slug'), create_only=('slug',), policy='site'),
+    # A Meraki switch stack. NetBox's virtual chassis has no site: the stack's network is kept on its ownership record.
+    'virtualchassis': KindSpec(VirtualChassis, ('name',)),
     # The platform is synced, not set at creation only: it is the firmware the device runs, and an upgrade in Meraki
     # must show in NetBox. A platform set by hand is overwritten, as every field the sync owns on a device it owns.
     'device': KindSpec(
@@ -96,6 +109,12 @@ KINDS = {
     'primaryip': KindSpec(
         Device, ('primary_ip4', 'primary_ip6'), refs={'primary_ip4': 'ipaddress', 'primary_ip6': 'ipaddress'},
     ),
+    # A switch's place in a stack, once the device and the virtual chassis exist: an update of the device.
+    'vcmember': KindSpec(
+        Device, ('virtual_chassis', 'vc_position'), refs={'virtual_chassis': 'virtualchassis'},
+    ),
+    # A virtual chassis's master must be one of its members (NetBox checks): set once the members are.
+    'vcmaster': KindSpec(VirtualChassis, ('master',), refs={'master': 'device'}),
     # Likewise an interface's primary MAC: NetBox takes only a MAC address already assigned to the interface.
     'primarymac': KindSpec(Interface, ('primary_mac_address',), refs={'primary_mac_address': 'macaddress'}),
     # A cable's ends are its identity: a moved link is a new cable, so they are never updated.
@@ -105,10 +124,13 @@ KINDS = {
 
 # Kinds that only update objects of another kind (the one given), once what they refer to exists: never created,
 # owned or removed on their own.
-UPDATE_KINDS = {'primaryip': 'device', 'primarymac': 'interface'}
+UPDATE_KINDS = {'primaryip': 'device', 'primarymac': 'interface', 'vcmember': 'device', 'vcmaster': 'virtualchassis'}
 
-# Update kinds (a device's primary IPs, an interface's primary MAC) are named for the part they set, not for the model.
-KIND_NAMES = {'primaryip': _('Primary IP'), 'primarymac': _('Primary MAC address')}
+# Update kinds (a device's primary IPs, its place in a stack, ...) are named for the part they set, not for the model.
+KIND_NAMES = {
+    'primaryip': _('Primary IP'), 'primarymac': _('Primary MAC address'), 'vcmember': _('Virtual chassis member'),
+    'vcmaster': _('Virtual chassis master'),
+}
 
 
 def kind_name(kind):

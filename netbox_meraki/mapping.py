@@ -20,8 +20,9 @@ __all__ = ('KIND_ORDER', 'MappingOptions', 'Record', 'Ref', 'interface_name', 'm
 
 # Apply order: what a kind refers to comes before it. Removals run in the reverse order.
 KIND_ORDER = (
-    'manufacturer', 'devicetype', 'role', 'platform', 'vrf', 'site', 'vlangroup', 'wlangroup', 'device', 'vlan',
-    'prefix', 'wirelesslan', 'interface', 'ipaddress', 'primaryip', 'macaddress', 'primarymac', 'cable',
+    'manufacturer', 'devicetype', 'role', 'platform', 'vrf', 'site', 'vlangroup', 'wlangroup', 'virtualchassis',
+    'device', 'vcmember', 'vcmaster', 'vlan', 'prefix', 'wirelesslan', 'interface', 'ipaddress', 'primaryip',
+    'macaddress', 'primarymac', 'cable',
 )
 # Kinds shared by every organization and matched by name: created when missing, never changed or deleted.
 REFERENCE_KINDS = ('manufacturer', 'devicetype', 'role', 'platform')
@@ -185,7 +186,7 @@ def map_snapshot(snapshot, options):
     Return (records, problems): records is {kind: {meraki_id: Record}}, only for the kinds whose source
     endpoints were read; problems lists objects that could not be mapped, with the reason.
     """
-    from .mapping_network import map_network_contents
+    from .mapping_network import map_network_contents, map_stacks
 
     records = Records()
     records.problems.extend(snapshot.invalid)
@@ -209,6 +210,8 @@ def map_snapshot(snapshot, options):
                     map_uplinks(item['serial'], item.get('uplinks') or [], device, meraki_device.get('lanIp'),
                                 options, records, meraki_device.get('mac'), lan_subnets(snapshot, device.network_id))
         map_network_contents(snapshot, networks, devices_by_network, options, records)
+        if snapshot.stacks is not None:
+            map_stacks(snapshot, networks, devices_by_network, records)
     return records, records.problems
 
 

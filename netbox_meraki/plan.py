@@ -32,6 +32,7 @@ from .choices import ChangeActionChoices, ChangeStateChoices, DeletePolicyChoice
 from .kinds import KINDS, UPDATE_KINDS, to_json
 from .mapping import KIND_ORDER, REFERENCE_KINDS
 from .models import DEFAULT_ROLE_NAMES, Change, SyncedObject
+from .stacks import hold_stack_changes, plan_stack_changes
 
 __all__ = ('NATURAL_KEY_KINDS', 'NetBoxState', 'build_plan', 'natural_matches', 'stale_reason')
 
@@ -44,6 +45,7 @@ REMOVAL_SOURCES = {
     'vrf': ('networks', 'devices', 'uplinks'),
     'vlangroup': ('networks', 'devices', 'switch_ports'),
     'wlangroup': ('networks', 'devices'),
+    'virtualchassis': ('networks', 'devices'),
     'device': ('networks', 'devices', 'inventory'),
     'vlan': ('networks', 'devices', 'switch_ports'),
     'prefix': ('networks', 'devices'),
@@ -471,8 +473,11 @@ class Planner:
         for kind in removable:
             if kind not in EARLY_REMOVALS:
                 self.plan_removals(kind)
+        if self.snapshot.stacks is not None:
+            plan_stack_changes(self)
         self.check_cascades()
         hold_mass_removals(self.changes, self.state, self.settings.deletion_threshold, self.network_scope)
+        hold_stack_changes(self.changes)
         for change in self.changes:
             # A cable that takes the place of one whose removal waits for review waits with it: its port is not free.
             held = [removal for removal in getattr(change, 'replaces', ()) if removal.state == ChangeStateChoices.HELD]
@@ -487,6 +492,8 @@ class Planner:
         return {row.network_id for rows in self.state.owned.values() for row in rows.values()}
 
     def removals_allowed(self, kind):
+        if kind == 'virtualchassis' and self.snapshot.stacks is None:
+            return False  # stacks are not read (the setting is off): virtual chassis are left as they are
         if failed := removal_blockers(kind, self.snapshot):
             self.run.log_line('warning', f'No {kind} removals planned: {", ".join(failed)} could not be read.')
             return False
@@ -523,8 +530,10 @@ class Planner:
                     if kind == 'site' and 'name' in differ:
                         renames.append(change)
             elif kind in UPDATE_KINDS:
-                # The device (interface) is created by this plan: the update finds it by identity when applied.
-                self.add(ChangeActionChoices.UPDATE, kind, meraki_id, record.label, record.network_id, after=want)
+                # The object (device, interface, virtual chassis) is created by this plan: the update finds it by
+                # identity when applied.
+                if any(value is not None for value in want.values()):
+                    self.add(ChangeActionChoices.UPDATE, kind, meraki_id, record.label, record.network_id, after=want)
             elif candidate and candidate.taken_over(self.settings.adopt_existing):
                 change = self.add(ChangeActionChoices.ADOPT, kind, meraki_id, record.label, record.network_id,
                                   candidate.obj.pk, before=state.current_values(kind, candidate.obj, want), after=want)
@@ -722,6 +731,8 @@ def stale_reason(change, records, snapshot):
     if change.action in (ChangeActionChoices.DELETE, ChangeActionChoices.MARK):
         if record is not None:
             return 'Meraki has it again since the plan was made.'
+        if change.kind == 'virtualchassis' and snapshot.stacks is None:
+            return 'Its removal could not be confirmed: switch stacks are no longer read (the setting is off).'
         if failed := removal_blockers(change.kind, snapshot):
             return f'Its removal could not be confirmed: {", ".join(failed)} could not be read.'
         unread = [source for source, errors in snapshot.network_errors.items() if change.scope in errors]
@@ -729,6 +740,8 @@ def stale_reason(change, records, snapshot):
             return (f'Its removal could not be confirmed: {", ".join(unread)} of network {change.scope} could not be '
                     f'read.')
         return ''
+    if change.kind in ('vcmember', 'vcmaster') and not any(change.after.values()):
+        return ''  # a switch leaving its stack, or a master released first: planned from what NetBox holds
     if record is None:
         return 'Meraki no longer has it (or the settings leave it out) since the plan was made.'
     want = {name: to_json(value) for name, value in record.values.items()}

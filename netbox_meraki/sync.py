@@ -410,6 +410,7 @@ def execute_run(run, locked=False):
         with timed(run, 'fetch'):
             snapshot = fetch_organization(
                 client, run.organization_id, run.network_ids, inventory=settings.sync_inventory, previous=previous,
+                stacks=settings.sync_switch_stacks,
             )
         del previous  # what the snapshot reuses of it, it holds: planning needs the memory
         run.organization_name = str(snapshot.organization.get('name') or '')[:255]
@@ -546,6 +547,7 @@ def confirm_with_meraki(run, approved, settings):
         with timed(run, REVIEW_CHECK):
             snapshot = fetch_organization(
                 client, run.organization_id, run.network_ids, inventory=settings.sync_inventory,
+                stacks=settings.sync_switch_stacks,
             )
     except FetchError as exc:
         raise ReviewNotConfirmed(str(exc)) from None

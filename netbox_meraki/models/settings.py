@@ -63,6 +63,8 @@ DEFAULT_DELETE_POLICY = {
     'prefix': DeletePolicyChoices.MARK,
     'wirelesslan': DeletePolicyChoices.MARK,
     'cable': DeletePolicyChoices.DELETE,
+    # A switch stack has no status to mark: a virtual chassis only groups devices, which stay.
+    'virtualchassis': DeletePolicyChoices.DELETE,
 }
 DELETE_POLICY_KINDS = tuple(DEFAULT_DELETE_POLICY)
 
@@ -153,6 +155,14 @@ class PluginSettings(ChangeLoggedModel):
         verbose_name=_('sync unassigned inventory'),
         default=False,
         help_text=_('Create devices with status "inventory" for claimed devices that are in no network.'),
+    )
+    sync_switch_stacks = models.BooleanField(
+        verbose_name=_('sync switch stacks'),
+        default=False,
+        help_text=_(
+            'Make each Meraki switch stack a virtual chassis of its switches. Costs one API call per network with '
+            'switches on each read of that network (getNetworkSwitchStacks: Meraki has no organization-wide list).'
+        ),
     )
     inventory_site_name = models.CharField(
         verbose_name=_('inventory site'),

@@ -123,7 +123,8 @@ def desired_state(org_id):
     settings = PluginSettings.load()
     client = dashboard_client()
     try:
-        snapshot = fetch_organization(client, org_id, settings.network_ids, inventory=settings.sync_inventory)
+        snapshot = fetch_organization(client, org_id, settings.network_ids, inventory=settings.sync_inventory,
+                                      stacks=settings.sync_switch_stacks)
     finally:
         client.close()
     assert snapshot.complete and not snapshot.network_errors, (snapshot.errors, snapshot.network_errors)
@@ -136,6 +137,8 @@ def desired_state(org_id):
             if any(end.kind == 'netboxinterface' and state.neighbour(end.meraki_id, None)[0] is None for end in ends):
                 continue  # a neighbour that is not in NetBox: nothing to connect to
             values = {name: to_json(value) for name, value in record.values.items()}
+            if kind == 'vcmember' and not any(values.values()):
+                continue  # a switch in no stack: in no virtual chassis, as owned_values() leaves it out
             create_only = set(KINDS[kind].create_only) | set(getattr(record, 'create_only', ()))
             if kind == 'cable':
                 create_only -= {'a', 'b'}  # a cable's ends are its identity: they always match
