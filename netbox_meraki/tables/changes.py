@@ -190,13 +190,19 @@ class DecisionColumn(tables.Column):
         suffix = ''
         if request := getattr(table, 'context', {}).get('request'):
             suffix = f'?return_url={quote(request.get_full_path())}'
+        # Without a page reload (htmx): the decision is posted, and the row is replaced by the same row of the page
+        # the decision leads back to (gone when the list's filter no longer shows it); the toast comes with it.
+        # Without JavaScript, the buttons submit the table's form.
+        approve = reverse('plugins:netbox_meraki:change_bulk_approve') + suffix
+        reject = reverse('plugins:netbox_meraki:change_bulk_reject') + suffix
+        swap = format_html('hx-target="#change-{0}" hx-select="#change-{0}" hx-swap="outerHTML"', record.pk)
         return format_html(
-            '<button type="submit" class="btn btn-sm btn-green" formaction="{}" name="change" value="{}" '
-            'title="{}" aria-label="{}"><i class="mdi mdi-check"></i></button> '
-            '<button type="submit" class="btn btn-sm btn-red" formaction="{}" name="change" value="{}" '
-            'title="{}" aria-label="{}"><i class="mdi mdi-close"></i></button>',
-            reverse('plugins:netbox_meraki:change_bulk_approve') + suffix, record.pk, _('Approve'), _('Approve'),
-            reverse('plugins:netbox_meraki:change_bulk_reject') + suffix, record.pk, _('Reject'), _('Reject'),
+            '<button type="submit" class="btn btn-sm btn-green" formaction="{}" hx-post="{}" {} name="change" '
+            'value="{}" title="{}" aria-label="{}"><i class="mdi mdi-check"></i></button> '
+            '<button type="submit" class="btn btn-sm btn-red" formaction="{}" hx-post="{}" {} name="change" '
+            'value="{}" title="{}" aria-label="{}"><i class="mdi mdi-close"></i></button>',
+            approve, approve, swap, record.pk, _('Approve'), _('Approve'),
+            reject, reject, swap, record.pk, _('Reject'), _('Reject'),
         )
 
 

@@ -1,8 +1,10 @@
 from collections import defaultdict
+from urllib.parse import urlparse
 
 from django.contrib import messages
 from django.db.models import Q
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
+from django.urls import resolve
 from django.utils.translation import ngettext
 
 from netbox.object_actions import BulkExport
@@ -116,7 +118,24 @@ class ChangeDecisionView(GetReturnURLMixin, BaseMultiObjectView):
             except SyncRefused as exc:
                 messages.error(request, redact(exc))
         messages.success(request, self.message(count) % {'count': count})
+        if request.htmx and request.POST.get('change', '').isdigit():
+            return decided_row(request, int(request.POST['change']), self.get_return_url(request))
         return redirect(self.get_return_url(request))
+
+
+def decided_row(request, pk, return_url):
+    """
+    A change decided from its row without a page reload: the row as the list it was on shows it now (its new state, no
+    buttons), and the toast saying what was done (an out-of-band swap, as NetBox's own messages).
+    """
+    change = Change.objects.restrict(request.user, 'view').select_related('run').get(pk=pk)
+    table = ChangeTable([change])
+    table.columns.show('pk')
+    table.configure(request)
+    table.reviewable = True
+    if resolve(urlparse(return_url).path).url_name == 'syncrun_changes':
+        table.columns.hide('run')  # as the run's own changes list shows them
+    return render(request, 'netbox_meraki/inc/decided_row.html', {'table': table})
 
 
 @register_model_view(Change, 'bulk_approve', path='approve', detail=False)

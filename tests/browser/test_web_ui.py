@@ -172,8 +172,12 @@ def test_sync_review_and_apply_in_the_browser(
     page.get_by_text(f'{sites.count()} changes approved.').wait_for()
     page.goto(f'{url}/plugins/meraki/runs/{run.pk}/changes/?kind=device')
     device = run.changes.filter(kind='device').first()
+    # One change decided in place: the row changes, the page is not loaded again.
+    page.evaluate('window.notReloaded = true')
     page.locator(f'#change-{device.pk} button[title=Reject]').click()
     page.get_by_text('1 change rejected.').wait_for()
+    page.locator(f'#change-{device.pk}', has_text='Rejected').wait_for()
+    assert page.evaluate('window.notReloaded') is True
     device.refresh_from_db()
     assert device.state == ChangeStateChoices.REJECTED
     assert set(sites.values_list('state', flat=True)) == {ChangeStateChoices.APPROVED}

@@ -266,3 +266,16 @@ def test_a_change_has_a_page_with_its_fields_dependencies_history_and_decision(r
     again = later.changes.get(kind='ipaddress', meraki_id=address.meraki_id)
     history = reviewer.get(again.get_absolute_url()).content.decode().split('id="change-history"', 1)[1]
     assert address.get_absolute_url() in history.split('</table>', 1)[0]
+
+
+def test_a_decision_from_a_row_answers_htmx_with_that_row_and_its_toast(reviewer, review_run):
+    change = review_run.changes.filter(kind='site').first()
+    changes_url = reverse('plugins:netbox_meraki:syncrun_changes', kwargs={'pk': review_run.pk})
+    response = reviewer.post(f'{REJECT}?return_url={changes_url}', {'change': change.pk}, HTTP_HX_REQUEST='true')
+    assert response.status_code == 200
+    page = response.content.decode()
+    row = re.search(rf'<tr [^>]*id="change-{change.pk}"[^>]*>(.*?)</tr>', page, re.S).group(1)
+    assert 'Rejected' in row and 'title="Reject"' not in row and f'/runs/{review_run.pk}/"' not in row
+    assert 'id="django-messages"' in page and '1 change rejected.' in page
+    change.refresh_from_db()
+    assert change.state == ChangeStateChoices.REJECTED
