@@ -491,6 +491,33 @@ def approve_changes(run, change_ids=None):
     return review_queryset(run, change_ids).update(state=ChangeStateChoices.APPROVED)
 
 
+def references(change):
+    """(kind, Meraki identity) of each object a change's new values refer to (an interface's device, ...)."""
+    found = set()
+    for value in change.after.values():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, dict) and item.get('ref') and item.get('id') is not None:
+                found.add((item['ref'], item['id']))
+    return found
+
+
+def undecided_dependencies(run, changes):
+    """
+    The run's changes still waiting for a decision (pending or held) that `changes` need applied first: those that
+    create or change what their values refer to, and what those refer to in turn. A query per level (an address needs
+    its interface, which needs its device, which needs its site, type and role).
+    """
+    found, wanted = {}, set().union(*(references(change) for change in changes))
+    while wanted:
+        level = [change for change in run.changes.filter(
+            state__in=(ChangeStateChoices.PENDING, ChangeStateChoices.HELD),
+            kind__in={kind for kind, _ in wanted}, meraki_id__in={meraki_id for _, meraki_id in wanted},
+        ) if (change.kind, change.meraki_id) in wanted and change.pk not in found]
+        found.update((change.pk, change) for change in level)
+        wanted = set().union(*(references(change) for change in level))
+    return list(found.values())
+
+
 def reject_changes(run, change_ids=None):
     """
     Reject the run's pending and held changes (all, or those listed). Returns how many. A review left with nothing

@@ -2,7 +2,6 @@ from collections import defaultdict
 from urllib.parse import urlparse
 
 from django.contrib import messages
-from django.db.models import Q
 from django.shortcuts import redirect, render
 from django.urls import resolve
 from django.utils.translation import ngettext
@@ -12,14 +11,14 @@ from netbox.views import generic
 from netbox.views.generic.base import BaseMultiObjectView
 from utilities.views import GetReturnURLMixin, register_model_view
 
-from ..choices import RunStatusChoices
+from ..choices import ChangeStateChoices, RunStatusChoices
 from ..filtersets import ChangeFilterSet
 from ..forms import ChangeFilterForm
 from ..kinds import kind_name
 from ..models import Change, SyncRun
 from ..permissions import APPROVE_CHANGE
 from ..secrets import redact
-from ..sync import SyncRefused, approve_changes, reject_changes
+from ..sync import SyncRefused, approve_changes, references, reject_changes, undecided_dependencies
 from ..tables import ChangeTable
 from ..tables.changes import UNDECIDED, object_url, render_cascade
 from ..tables.display import display_value, field_label, reference_names
@@ -75,14 +74,12 @@ def depends_on(change):
     The changes of the same run that create or change what this change refers to (an interface's device, an address's
     interface): approving it alone would leave it waiting for them.
     """
-    wanted = Q()
-    for value in change.after.values():
-        for item in value if isinstance(value, list) else [value]:
-            if isinstance(item, dict) and item.get('ref') and item.get('id') is not None:
-                wanted |= Q(kind=item['ref'], meraki_id=item['id'])
+    wanted = references(change)
     if not wanted:
-        return Change.objects.none()
-    return change.run.changes.filter(wanted).exclude(pk=change.pk)
+        return []
+    return [other for other in change.run.changes.filter(
+        kind__in={kind for kind, _ in wanted}, meraki_id__in={meraki_id for _, meraki_id in wanted},
+    ).exclude(pk=change.pk) if (other.kind, other.meraki_id) in wanted]
 
 
 class ChangeDecisionView(GetReturnURLMixin, BaseMultiObjectView):
@@ -102,8 +99,17 @@ class ChangeDecisionView(GetReturnURLMixin, BaseMultiObjectView):
     def selected(self, request):
         if change := request.POST.get('change'):
             return self.queryset.filter(pk=int(change)) if change.isdigit() else self.queryset.none()
-        if '_all' in request.POST and request.POST.get('run', '').isdigit():
-            return self.queryset.filter(run_id=int(request.POST['run']))
+        if request.POST.get('run', '').isdigit():
+            run = self.queryset.filter(run_id=int(request.POST['run']))
+            if '_dependencies' in request.POST:
+                # What the run's approved changes need applied first, still waiting for a decision.
+                run_object = SyncRun.objects.get(pk=int(request.POST['run']))
+                needed = undecided_dependencies(run_object, run_object.changes.filter(
+                    state=ChangeStateChoices.APPROVED))
+                return run.filter(pk__in=[change.pk for change in needed])
+            if '_all' in request.POST:
+                # Every change the list's filter shows (all of the run's without one), not only this page's.
+                return ChangeFilterSet(request.POST, run).qs
         pks = [int(pk) for pk in request.POST.getlist('pk') if pk.isdigit()]
         return self.queryset.filter(pk__in=pks)
 

@@ -25,6 +25,7 @@ from ..sync import (
     apply_review,
     cancel_run,
     interrupt_dead_runs,
+    undecided_dependencies,
 )
 from ..tables import ChangeTable, ReviewRunTable, SyncRunTable
 from ..tables.changes import REMOVALS, UNDECIDED
@@ -77,6 +78,9 @@ def review_context(request, run):
         'can_review': run.status == RunStatusChoices.AWAITING_REVIEW and request.user.has_perm(APPROVE_CHANGE),
     }
 
+
+# Query parameters of a changes list that are not filters: its page, size and order.
+NOT_FILTERS = ('page', 'per_page', 'sort', 'return_url', 'tableconfig_id')
 
 # The run's phases in the order they happen, its review's after them.
 PHASE_ORDER = ('fetch', 'plan', 'apply', RATE_LIMIT_WAIT, REVIEW_CHECK, REVIEW_APPLY)
@@ -219,8 +223,20 @@ class SyncRunChangesView(generic.ObjectChildrenView):
 
     def get_extra_context(self, request, instance):
         kinds = instance.changes.order_by().values_list('kind', flat=True).distinct()
+        review = review_context(request, instance)
+        if review['can_review']:
+            # "Approve all" and "Reject all" take what the filter shows, on every page: they post the filter.
+            filters = [(key, value) for key, values in request.GET.lists() for value in values
+                       if key not in NOT_FILTERS]
+            undecided = instance.changes.filter(state__in=UNDECIDED)
+            review.update(
+                filters=filters,
+                matching=ChangeFilterSet(request.GET, undecided).qs.count() if filters else review['undecided'],
+                needed=len(undecided_dependencies(instance, instance.changes.filter(
+                    state=ChangeStateChoices.APPROVED))) if review['approved'] and review['undecided'] else 0,
+            )
         return {
-            **review_context(request, instance),
+            **review,
             'change_filter_form': RunChangesFilterForm(request.GET, kinds=kinds),
         }
 

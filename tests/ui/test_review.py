@@ -13,7 +13,7 @@ from utilities.testing.utils import disable_warnings
 
 from netbox_meraki.choices import ChangeActionChoices, ChangeStateChoices, RunStatusChoices, SyncModeChoices
 from netbox_meraki.models import Change, SyncRun
-from netbox_meraki.sync import execute_review
+from netbox_meraki.sync import apply_review, execute_review
 
 from .conftest import run_sync
 
@@ -279,3 +279,38 @@ def test_a_decision_from_a_row_answers_htmx_with_that_row_and_its_toast(reviewer
     assert 'id="django-messages"' in page and '1 change rejected.' in page
     change.refresh_from_db()
     assert change.state == ChangeStateChoices.REJECTED
+
+
+def test_approving_what_a_filter_shows_then_what_the_approved_changes_need(reviewer, review_run):
+    changes_url = reverse('plugins:netbox_meraki:syncrun_changes', kwargs={'pk': review_run.pk})
+    sites = set(review_run.changes.filter(kind='site').values_list('pk', flat=True))
+    assert 0 < len(sites) < review_run.changes.count()
+    page = reviewer.get(changes_url, {'kind': 'site', 'per_page': 1}).content.decode()
+    form = re.search(r'<form [^>]*id="approve-matching">(.*?)</form>', page, re.S).group(1)
+    assert f'Approve the {len(sites)} matching' in form
+    fields = re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', form)
+    assert ('kind', 'site') in fields and not [name for name, _ in fields if name in ('page', 'per_page')]
+
+    # Every matching change, not only the page's one.
+    reviewer.post(APPROVE, {**dict(fields), '_all': ''})
+    assert {pk for pk, state in states(review_run).items() if state == ChangeStateChoices.APPROVED} == sites
+
+    # A device approved alone needs its type, role and platform, and they the manufacturer: the page offers them.
+    device = review_run.changes.filter(kind='device').exclude(after__platform=None).first()
+    reviewer.post(APPROVE, {'change': device.pk})
+    page = reviewer.get(changes_url).content.decode()
+    wanted = {('devicetype', device.after['device_type']['id']), ('role', device.after['role']['id']),
+              ('platform', device.after['platform']['id']), ('manufacturer', 'meraki')}
+    needed = {change.pk for change in review_run.changes.all() if (change.kind, change.meraki_id) in wanted}
+    assert len(needed) == 4
+    assert needed and f'Approve the {len(needed)} changes the approved ones need' in page
+    form = re.search(r'<form [^>]*id="approve-dependencies">(.*?)</form>', page, re.S).group(1)
+    reviewer.post(APPROVE, {**dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', form)),
+                            '_dependencies': ''})
+    approved = {pk for pk, state in states(review_run).items() if state == ChangeStateChoices.APPROVED}
+    assert approved == sites | {device.pk} | needed
+    assert 'id="approve-dependencies"' not in reviewer.get(changes_url).content.decode()
+
+    apply_review(SyncRun.objects.get(pk=review_run.pk), background=False)
+    device.refresh_from_db()
+    assert device.state == ChangeStateChoices.APPLIED, device.reason
