@@ -27,6 +27,7 @@ class OrgData:
     vlans_enabled: dict = field(default_factory=dict)  # network id -> bool, networks with an appliance
     single_lan: dict = field(default_factory=dict)  # network id -> single LAN settings, VLANs disabled
     ssids: dict = field(default_factory=dict)  # network id -> the 15 SSID slots, wireless networks
+    stacks: dict = field(default_factory=dict)  # network id -> [switch stack: {'id', 'name', 'serials'}]
     links: list = field(default_factory=list)  # LLDP/CDP links: {'a': end, 'b': end, 'protocols': [...]}
     config_changes: list = field(default_factory=list)  # configuration change log, oldest first
     version: int = 0  # bumped by every change; keys cached views

@@ -2,6 +2,7 @@
 
 import ipaddress
 import math
+import random
 
 from .catalog import model_info
 from .settings import new_port, new_ssids, port_peer_kind, ssids_taken
@@ -72,6 +73,7 @@ class SiteLayout:
             self.org.ssids[self.network['id']] = new_ssids(self.rng, ssids_taken(self.org.ssids.values()))
         self.cable()
         self.configure_ports()
+        self.stack()
 
     def subnet(self, style, vlan_id, hosts):
         prefix = prefix_for(hosts)
@@ -398,3 +400,20 @@ class SiteLayout:
                     peer_name = other.get('systemName')
                 ports.append(new_port(model, port_id, kind, self.vlan_ids, self.mgmt_vlan, self.rng, peer_name))
             self.org.switch_ports[serial] = ports
+
+
+    def stack(self):
+        """
+        Stack some of a site's switches: about one network in two with two or more switches stacks two to four of
+        them. Drawn from a generator of the network's own, so that the rest of the data does not depend on stacks.
+        """
+        switches = [device['serial'] for device in self.of_family('MS')]
+        rng = random.Random(self.network['id'])
+        if len(switches) < 2 or rng.random() > 0.5:
+            return
+        members = switches[:rng.randint(2, min(4, len(switches)))]
+        self.org.stacks[self.network['id']] = [{
+            'id': str(rng.randrange(10 ** 17, 10 ** 18)),
+            'name': f'{self.network["name"]} stack',
+            'serials': members,
+        }]

@@ -89,7 +89,17 @@ def _ensure_product(org, network, product):
         )
 
 
+def _unstack(org, serial):
+    """Take a switch out of its stack, as removing it from its network does; a stack left with no member goes."""
+    for network_id, stacks in list(org.stacks.items()):
+        for stack in stacks:
+            if serial in stack['serials']:
+                stack['serials'].remove(serial)
+        org.stacks[network_id] = [stack for stack in stacks if stack['serials']]
+
+
 def _unassign(org, serial):
+    _unstack(org, serial)
     device = org.devices.pop(serial)
     org.inventory[serial]['networkId'] = None
     for table in (org.statuses, org.uplinks, org.management):
@@ -203,6 +213,7 @@ def move_device(dashboard, serial, network_id):
     device = org.devices[serial]
     old = device['networkId']
     _drop_links(org, serial)
+    _unstack(org, serial)
     if target is not org:
         _transfer(org, target, serial)
         _log(org, old, 'Device removed', serial, None)
@@ -244,7 +255,7 @@ def remove_network(dashboard, network_id):
     serials = [s for s in sorted(org.devices) if org.devices[s]['networkId'] == network_id]
     for serial in serials:
         _unassign(org, serial)
-    for table in (org.vlans, org.vlans_enabled, org.single_lan, org.ssids):
+    for table in (org.vlans, org.vlans_enabled, org.single_lan, org.ssids, org.stacks):
         table.pop(network_id, None)
     network = org.networks.pop(network_id)
     _log(org, network_id, 'Network deleted', network['name'], None, page='Organization overview')
@@ -502,6 +513,17 @@ def edit_vlan(dashboard, network_id, vlan_id, **fields):
     return copy.deepcopy(vlan)
 
 
+def edit_ssid(dashboard, network_id, number, **fields):
+    """Set fields of an SSID slot as given (its VLAN tagging: useVlanTagging, defaultVlanId, ...)."""
+    org = _network_org(dashboard, network_id)
+    ssid = _ssid(org, network_id, number)
+    if 'number' in fields:
+        raise ValueError('number cannot be edited')
+    ssid.update(fields)
+    _log(org, network_id, 'SSID edited', None, ', '.join(sorted(fields)), page='SSIDs', ssid=ssid)
+    return copy.deepcopy(ssid)
+
+
 def add_vlan(dashboard, network_id, vlan_id, name, subnet, appliance_ip=None):
     """Add an appliance VLAN as given, to a network with VLANs enabled."""
     org = _network_org(dashboard, network_id)
@@ -514,6 +536,61 @@ def add_vlan(dashboard, network_id, vlan_id, name, subnet, appliance_ip=None):
     org.vlans[network_id].append(vlan)
     _log(org, network_id, 'VLAN added', None, name, page='Addressing & VLANs')
     return copy.deepcopy(vlan)
+
+
+def _stack(org, network_id, stack_id):
+    stack = next((stack for stack in org.stacks.get(network_id, []) if stack['id'] == str(stack_id)), None)
+    if stack is None:
+        raise LookupError(f'Network {network_id} has no switch stack {stack_id}')
+    return stack
+
+
+def create_switch_stack(dashboard, network_id, name, serials):
+    """Stack two or more switches of a network, in the order given; returns the stack."""
+    org = _network_org(dashboard, network_id)
+    serials = [str(serial) for serial in serials]
+    stacked = {serial for stack in org.stacks.get(network_id, []) for serial in stack['serials']}
+    if len(serials) < 2 or len(set(serials)) != len(serials):
+        raise ValueError('A stack needs two or more distinct switches')
+    for serial in serials:
+        device = org.devices.get(serial)
+        if device is None or device['networkId'] != network_id or device['productType'] != 'switch':
+            raise ValueError(f'{serial} is not a switch of network {network_id}')
+        if serial in stacked:
+            raise ValueError(f'{serial} is already in a stack')
+    stack = {'id': dashboard.ids.number(18), 'name': name, 'serials': serials}
+    org.stacks.setdefault(network_id, []).append(stack)
+    _log(org, network_id, 'Switch stack created', None, name, page='Switch stacks')
+    return copy.deepcopy(stack)
+
+
+def delete_switch_stack(dashboard, network_id, stack_id):
+    """Delete a stack; its switches stay in the network, unstacked."""
+    org = _network_org(dashboard, network_id)
+    stack = _stack(org, network_id, stack_id)
+    org.stacks[network_id].remove(stack)
+    _log(org, network_id, 'Switch stack deleted', stack['name'], None, page='Switch stacks')
+    return copy.deepcopy(stack)
+
+
+def rename_switch_stack(dashboard, network_id, stack_id, name):
+    """Rename a stack."""
+    org = _network_org(dashboard, network_id)
+    stack = _stack(org, network_id, stack_id)
+    old, stack['name'] = stack['name'], name
+    _log(org, network_id, 'Switch stack name', old, name, page='Switch stacks')
+    return copy.deepcopy(stack)
+
+
+def remove_switch_from_stack(dashboard, network_id, stack_id, serial):
+    """Take a switch out of a stack (a stack left with no member goes); the switch stays in the network."""
+    org = _network_org(dashboard, network_id)
+    stack = _stack(org, network_id, stack_id)
+    if serial not in stack['serials']:
+        raise LookupError(f'{serial} is not in switch stack {stack_id}')
+    _unstack(org, serial)
+    _log(org, network_id, 'Switch stack member removed', serial, None, page='Switch stacks')
+    return copy.deepcopy(stack)
 
 
 MUTATIONS = {
@@ -541,6 +618,11 @@ MUTATIONS = {
         edit_device,
         edit_network,
         edit_vlan,
+        edit_ssid,
         add_vlan,
+        create_switch_stack,
+        delete_switch_stack,
+        rename_switch_stack,
+        remove_switch_from_stack,
     )
 }

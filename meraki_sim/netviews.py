@@ -21,6 +21,7 @@ __all__ = (
     'network_devices',
     'network_firmware_upgrades',
     'network_link_layer',
+    'network_switch_stacks',
     'network_wireless_ssids',
     'require_product',
 )
@@ -89,6 +90,24 @@ def network_wireless_ssids(org, network_id):
     """GET /networks/{networkId}/wireless/ssids: the 15 SSID slots."""
     require_product(org.networks[network_id], 'wireless')
     return org.ssids.get(network_id) or new_ssids()
+
+
+def network_switch_stacks(org, network_id):
+    """GET /networks/{networkId}/switch/stacks: each stack with its members' serials, in stack order."""
+    require_product(org.networks[network_id], 'switch')
+    stacks = []
+    for stack in org.stacks.get(network_id, []):
+        members = [org.devices[serial] for serial in stack['serials'] if serial in org.devices]
+        stacks.append({
+            'id': stack['id'],
+            'name': stack['name'],
+            'serials': [member['serial'] for member in members],
+            'isMonitorOnly': False,
+            'members': [
+                {key: member[key] for key in ('serial', 'name', 'model', 'mac')} for member in members
+            ],
+        })
+    return stacks
 
 
 def _node(org, end, info, network_id):

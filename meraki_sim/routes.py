@@ -94,6 +94,7 @@ ROUTES = (
     Route('/networks/{networkId}/appliance/vlans/settings', _network(netviews.network_appliance_vlans_settings)),
     Route('/networks/{networkId}/appliance/singleLan', _network(netviews.network_appliance_single_lan)),
     Route('/networks/{networkId}/wireless/ssids', _network(netviews.network_wireless_ssids)),
+    Route('/networks/{networkId}/switch/stacks', _network(netviews.network_switch_stacks)),
     Route('/networks/{networkId}/topology/linkLayer', _network(netviews.network_link_layer)),
     Route('/networks/{networkId}/firmwareUpgrades', _network(netviews.network_firmware_upgrades)),
     Route('/devices/{serial}', _device(netviews.device)),

@@ -226,6 +226,22 @@ class Simulator:
             'set_port_vlans', serial=serial, port_id=port_id, vlan=vlan, allowed_vlans=allowed_vlans, type=type
         )
 
+    def create_switch_stack(self, network_id, name, serials):
+        """Stack switches of a network, in the order given; returns the stack."""
+        return self.backend.mutate('create_switch_stack', network_id=network_id, name=name, serials=serials)
+
+    def delete_switch_stack(self, network_id, stack_id):
+        """Delete a switch stack; returns it as it was."""
+        return self.backend.mutate('delete_switch_stack', network_id=network_id, stack_id=stack_id)
+
+    def rename_switch_stack(self, network_id, stack_id, name):
+        """Rename a switch stack; returns the stack."""
+        return self.backend.mutate('rename_switch_stack', network_id=network_id, stack_id=stack_id, name=name)
+
+    def remove_switch_from_stack(self, network_id, stack_id, serial):
+        """Take a switch out of a stack; returns the stack."""
+        return self.backend.mutate('remove_switch_from_stack', network_id=network_id, stack_id=stack_id, serial=serial)
+
     def recable(self, serial_a, port_a, serial_b, port_b):
         """Connect two ports, replacing their links; returns the new link."""
         return self.backend.mutate('recable', serial_a=serial_a, port_a=port_a, serial_b=serial_b, port_b=port_b)
@@ -275,6 +291,10 @@ class Simulator:
     def edit_vlan(self, network_id, vlan_id, **fields):
         """Set fields of an appliance VLAN as given, unchecked (id 0 or 4095, a subnet that does not parse)."""
         return self.backend.mutate('edit_vlan', network_id=network_id, vlan_id=vlan_id, **fields)
+
+    def edit_ssid(self, network_id, number, **fields):
+        """Set fields of an SSID as given, unchecked (VLAN tagging, availability tags); returns the SSID."""
+        return self.backend.mutate('edit_ssid', network_id=network_id, number=number, **fields)
 
     def add_vlan(self, network_id, vlan_id, name, subnet, appliance_ip=None):
         """Add an appliance VLAN as given, unchecked; returns it."""

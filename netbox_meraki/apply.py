@@ -24,7 +24,7 @@ from . import bulk
 from .cascade import CascadeCheck
 from .choices import ChangeActionChoices, ChangeStateChoices
 from .events import queued_events, restore_events, send_events_on_commit
-from .kinds import KINDS, from_json, to_json
+from .kinds import KINDS, UPDATE_KINDS, from_json, to_json
 from .mapping import REFERENCE_KINDS, Ref
 from .models import Change, SyncedObject
 from .plan import NATURAL_KEY_KINDS, natural_matches
@@ -142,8 +142,8 @@ class Applier:
         if candidate is None:
             return ''
         obj = candidate.obj
-        adoptable = change.kind in ('interface', 'ipaddress') and obj.pk not in self.state.reverse[change.kind] and (
-            candidate.taken_over(self.state.settings.adopt_existing))
+        adoptable = change.kind in ('interface', 'ipaddress', 'macaddress') and (
+            obj.pk not in self.state.reverse[change.kind] and candidate.taken_over(self.state.settings.adopt_existing))
         if not adoptable:
             raise Conflict(candidate.note or f'{obj._meta.verbose_name} {obj} (#{obj.pk}) was made in NetBox since '
                                              f'the plan; it is not created twice.')
@@ -154,7 +154,7 @@ class Applier:
 
     def update(self, change):
         """Update, adopt and mark: check the object still holds what the plan saw, then write."""
-        kind = 'device' if change.kind == 'primaryip' else change.kind
+        kind = UPDATE_KINDS.get(change.kind, change.kind)
         pk = change.object_id or self.state.pk(kind, change.meraki_id)
         obj = self.locked(change, pk)
         if change.action == ChangeActionChoices.ADOPT and pk in self.state.reverse[kind]:
@@ -174,7 +174,7 @@ class Applier:
             obj.tags.add(*self.tags_for(kind))
             self.state.written(kind, change.meraki_id, obj.pk)
             self.own([(change, obj)])
-        elif change.kind != 'primaryip':
+        elif change.kind not in UPDATE_KINDS:
             self.own_rows(change).update(last_synced=self.now, last_run=self.run)
         return ''
 
@@ -366,7 +366,7 @@ class Applier:
             bulk.refresh(created)
             if written:
                 self.own([(change, obj) for change, obj, _ in written])
-        elif kind != 'primaryip' and written:
+        elif kind not in UPDATE_KINDS and written:
             SyncedObject.objects.filter(
                 kind=kind, meraki_id__in=[change.meraki_id for change, _, _ in written],
                 organization_id=self.run.organization_id,
@@ -434,7 +434,7 @@ class Applier:
         """
         kind = group[0].kind
         spec = KINDS[kind]
-        model_kind = 'device' if kind == 'primaryip' else kind
+        model_kind = UPDATE_KINDS.get(kind, kind)
         pks = {change.pk: change.object_id or self.state.pk(model_kind, change.meraki_id) for change in group}
         objects = bulk.locked(spec.model, [pk for pk in pks.values() if pk], ('tags', *spec.many))
         alone, ready, outcomes = [], [], {}
@@ -669,11 +669,12 @@ def record_networks(state, records):
     Keep each ownership record's network where Meraki has the object now: a moved device, and its ports and
     addresses, are weighed (and held for review) with the network they are in when they are removed later.
     """
-    moved = []
+    moved = defaultdict(list)  # (kind, network) -> Meraki identities
     for kind, rows in state.owned.items():
         for meraki_id, row in rows.items():
             record = records.get(kind, {}).get(meraki_id)
             if record is not None and record.network_id != row.network_id:
-                row.network_id = record.network_id
-                moved.append(row)
-    SyncedObject.objects.bulk_update(moved, ('network_id',), batch_size=500)
+                rows[meraki_id] = row._replace(network_id=record.network_id)
+                moved[kind, record.network_id].append(meraki_id)
+    for (kind, network_id), meraki_ids in moved.items():
+        SyncedObject.objects.filter(kind=kind, meraki_id__in=meraki_ids).update(network_id=network_id)

@@ -41,12 +41,13 @@ NETWORK_WORKERS = 8
 # What a change-driven read reuses for a network whose configuration has not changed: the per-network endpoints and
 # the org-wide ones that can be asked for some networks only. Devices, their availability and their uplink addresses
 # change without a configuration change (a DHCP lease, a power cut): they are read in full every time.
-PER_NETWORK = ('vlans', 'single_lan', 'ssids')
+PER_NETWORK = ('vlans', 'single_lan', 'ssids', 'stacks')
 NETWORK_SCOPED = ('switch_ports', 'topology')
 # What a change-driven read may read again for a network ('vlans' stands for its addressing: VLANs or single LAN).
-# LLDP/CDP is not configuration: a configuration change does not make its topology worth reading again.
-SOURCES = ('vlans', 'ssids', 'switch_ports', 'topology')
-CONFIGURATION_SOURCES = ('vlans', 'ssids', 'switch_ports')
+# LLDP/CDP is not configuration: a configuration change does not make its topology worth reading again. Switch stacks
+# are configuration: Meraki logs their creation, deletion and changes.
+SOURCES = ('vlans', 'ssids', 'stacks', 'switch_ports', 'topology')
+CONFIGURATION_SOURCES = ('vlans', 'ssids', 'stacks', 'switch_ports')
 # Stored reads of another layout are read again, not misread.
 READ_FORMAT = 1
 # Meraki's change log and this host's clock may disagree a little: a change logged this long before a network's
@@ -189,9 +190,11 @@ class Snapshot:
     vlans: dict = field(default_factory=dict)
     single_lan: dict = field(default_factory=dict)
     ssids: dict = field(default_factory=dict)
+    # Per network with switches: its switch stacks. None when stacks are not read (the setting is off).
+    stacks: dict | None = None
     network_ids: list = field(default_factory=list)
     errors: dict = field(default_factory=dict)
-    # source ('vlans', 'ssids') -> {network id: error}: what one network's calls could not read.
+    # source ('vlans', 'ssids', 'stacks') -> {network id: error}: what one network's calls could not read.
     network_errors: dict = field(default_factory=dict)
     invalid: list = field(default_factory=list)
     # When the read started, and (change-driven reads) {network id: sources} read again now; None when every network
@@ -269,12 +272,13 @@ ENDPOINTS = {
 }
 
 
-def fetch_organization(client, organization_id, network_ids=None, inventory=False, previous=None):
+def fetch_organization(client, organization_id, network_ids=None, inventory=False, previous=None, stacks=False):
     """
     Read one organization: org-wide calls for networks, configuration templates, devices, availabilities, uplink
     addresses, switch ports, LLDP/CDP neighbours (and unassigned inventory when asked), all concurrently;
     then per-network calls only where Meraki has no org-wide endpoint (appliance VLANs, SSIDs), for the
-    networks whose products need them. Never per-device calls. Raises FetchError only when the organization
+    networks whose products need them, and the switch stacks of networks with switches when `stacks` is on. Never
+    per-device calls. Raises FetchError only when the organization
     itself cannot be read; any other failure is recorded in the snapshot.
 
     `previous` ({network id: {'read_at': datetime, 'data': what network_reads() gave}}) makes the read change-driven:
@@ -290,7 +294,9 @@ def fetch_organization(client, organization_id, network_ids=None, inventory=Fals
     except FetchError as exc:
         hint = ' Check the id, and that the API key can see this organization.' if exc.status == 404 else ''
         raise FetchError(f'Organization {organization_id} could not be read: {exc}.{hint}', exc.status) from None
-    snapshot = Snapshot(organization=organization, network_ids=list(network_ids or []), read_at=read_at)
+    snapshot = Snapshot(
+        organization=organization, network_ids=list(network_ids or []), read_at=read_at, stacks={} if stacks else None,
+    )
     network_filter = {'networkIds': list(network_ids)} if network_ids else {}
     requests = {
         'networks': (api.getOrganizationNetworks, {}),
@@ -363,6 +369,12 @@ def fetch_organization(client, organization_id, network_ids=None, inventory=Fals
     if scoped is not None:
         if snapshot.networks is not None and snapshot.devices is not None and changes is not None:
             snapshot.networks_read = sources_to_read(snapshot.networks, snapshot.devices, previous, changes)
+            if stacks:
+                # Stacks not stored yet (the setting was off when the network was read): read them once, and store them.
+                switch_networks = {d.get('networkId') for d in snapshot.devices if d.get('productType') == 'switch'}
+                for network_id in sorted(switch_networks & set(previous)):
+                    if 'stacks' not in previous[network_id]['data']:
+                        snapshot.networks_read.setdefault(network_id, set()).add('stacks')
             stored = {network_id: entry['data'] for network_id, entry in previous.items()}
         read_network_scoped(snapshot, fetch, scoped, stored)
     if snapshot.networks is not None:
@@ -466,18 +478,22 @@ def network_reads(snapshot):
                 reads[device_network[entry['serial']]][source].append(entry)
     for network_id, data in reads.items():
         for source in PER_NETWORK:
-            if network_id in getattr(snapshot, source):
+            if network_id in (getattr(snapshot, source) or {}):
                 data[source] = getattr(snapshot, source)[network_id]
     return reads
 
 
 def fetch_networks(client, snapshot, stored=None):
     """
-    Appliance VLANs (or the single LAN) and SSIDs, per network, in parallel within the rate limit; what `stored`
-    ({network id: stored read}) holds of a network this read does not read again.
+    Appliance VLANs (or the single LAN), SSIDs and switch stacks (when asked for), per network, in parallel within the
+    rate limit; what `stored` ({network id: stored read}) holds of a network this read does not read again.
     """
     stored = stored or {}
-    appliance, wireless = client.dashboard.appliance, client.dashboard.wireless
+    appliance, wireless, switch = client.dashboard.appliance, client.dashboard.wireless, client.dashboard.switch
+    # Stacks only where there are switches to stack: a network that may hold switches but has none costs no call.
+    switch_networks = {
+        device.get('networkId') for device in snapshot.devices or () if device.get('productType') == 'switch'
+    }
 
     def addressing(network_id):
         if 'single_lan' not in stored.get(network_id, {}):
@@ -509,15 +525,22 @@ def fetch_networks(client, snapshot, stored=None):
     def ssids(network_id):
         return 'ssids', call(f'getNetworkWirelessSsids of {network_id}', wireless.getNetworkWirelessSsids, network_id)
 
+    def stacks(network_id):
+        return 'stacks', call(f'getNetworkSwitchStacks of {network_id}', switch.getNetworkSwitchStacks, network_id)
+
+    per_network = [
+        ('appliance', 'vlans', addressing, ('vlans', 'single_lan')),
+        ('wireless', 'ssids', ssids, ('ssids',)),
+    ]
+    if snapshot.stacks is not None:
+        per_network.append(('switch', 'stacks', stacks, ('stacks',)))
+
     tasks = []
     for network in snapshot.networks:
         network_id, products = network['id'], network.get('productTypes') or []
         kept = stored.get(network_id, {})
-        for product, source, task, kinds in (
-            ('appliance', 'vlans', addressing, ('vlans', 'single_lan')),
-            ('wireless', 'ssids', ssids, ('ssids',)),
-        ):
-            if product not in products:
+        for product, source, task, kinds in per_network:
+            if product not in products or (source == 'stacks' and network_id not in switch_networks):
                 continue
             if not snapshot.reads(network_id, source) and any(kind in kept for kind in kinds):
                 for kind in kinds:

@@ -27,8 +27,29 @@ class SyncJob(JobRunner):
         run = execute_review(run) if action == 'apply' else execute_run(run)
         for line in run.log:
             self.logger.log(logging.getLevelName(line['level'].upper()), line['message'])
+        # NetBox's job statuses have no "partial" or "awaiting review": the job's data and last log line say it.
+        self.job.data = run_summary(run)
+        self.logger.info(f'Run #{run.pk} of {self.job.data["organization"]}: {run.get_status_display().lower()}. '
+                         f'{run.get_absolute_url()}')
         if run.status in (RunStatusChoices.FAILED, RunStatusChoices.INTERRUPTED):
             raise JobFailed(run.error)
+
+
+def run_summary(run):
+    """What a run's job records of it: the run, its organization, its status and what became of its changes."""
+    from .tables.display import outcome_counts
+
+    return {
+        'run': run.pk,
+        'url': run.get_absolute_url(),
+        'organization': run.organization_name or run.organization_id,
+        'organization_id': run.organization_id,
+        'mode': run.mode,
+        'status': run.status,
+        'planned': run.counts,
+        'outcome': outcome_counts([run]).get(run.pk, {}),
+        'error': run.error,
+    }
 
 
 class ScheduledSyncJob(JobRunner):

@@ -5,14 +5,28 @@ sync owns, which of them refer to other kinds, and how an object is matched, mar
 
 from dataclasses import dataclass, field
 
-from dcim.models import Cable, Device, DeviceRole, DeviceType, Interface, Manufacturer, Platform, Site, SiteGroup
+from django.utils.translation import gettext_lazy as _
+
+from dcim.models import (
+    Cable,
+    Device,
+    DeviceRole,
+    DeviceType,
+    Interface,
+    MACAddress,
+    Manufacturer,
+    Platform,
+    Site,
+    SiteGroup,
+    VirtualChassis,
+)
 from ipam.models import VLAN, VRF, IPAddress, Prefix, VLANGroup
 from tenancy.models import Tenant
 from wireless.models import WirelessLAN, WirelessLANGroup
 
 from .mapping import Ref
 
-__all__ = ('KINDS', 'KindSpec', 'from_json', 'to_json')
+__all__ = ('KINDS', 'KindSpec', 'UPDATE_KINDS', 'from_json', 'kind_in_text', 'kind_name', 'to_json')
 
 
 @dataclass(frozen=True)
@@ -62,6 +76,8 @@ KINDS = {
         create_only=('slug',), policy='site',
     ),
     'wlangroup': KindSpec(WirelessLANGroup, ('name', 'slug'), create_only=('slug',), policy='site'),
+    # A Meraki switch stack. NetBox's virtual chassis has no site: the stack's network is kept on its ownership record.
+    'virtualchassis': KindSpec(VirtualChassis, ('name',)),
     # The platform is synced, not set at creation only: it is the firmware the device runs, and an upgrade in Meraki
     # must show in NetBox. A platform set by hand is overwritten, as every field the sync owns on a device it owns.
     'device': KindSpec(
@@ -81,8 +97,9 @@ KINDS = {
         mark={'status': 'deprecated'},
     ),
     'wirelesslan': KindSpec(
-        WirelessLAN, ('ssid', 'group', 'status', 'auth_type', 'auth_cipher', 'tenant'),
-        refs={'group': 'wlangroup', 'tenant': 'tenant'}, mark={'status': 'deprecated'},
+        WirelessLAN, ('ssid', 'group', 'status', 'auth_type', 'auth_cipher', 'vlan', 'scope', 'tenant'),
+        refs={'group': 'wlangroup', 'vlan': 'vlan', 'scope': 'site', 'tenant': 'tenant'}, generic=('scope',),
+        mark={'status': 'deprecated'},
     ),
     'interface': KindSpec(
         Interface,
@@ -97,16 +114,56 @@ KINDS = {
         refs={'assigned_object': 'interface', 'vrf': 'vrf', 'tenant': 'tenant'}, generic=('assigned_object',),
         mark={'status': 'deprecated'},
     ),
+    # No status to mark: "mark" keeps it.
+    'macaddress': KindSpec(
+        MACAddress, ('mac_address', 'assigned_object', 'description'), refs={'assigned_object': 'interface'},
+        generic=('assigned_object',),
+    ),
     # The device's primary IP is set once its addresses exist: an update of the device, never created alone.
     'primaryip': KindSpec(
         Device, ('primary_ip4', 'primary_ip6'), refs={'primary_ip4': 'ipaddress', 'primary_ip6': 'ipaddress'},
     ),
+    # A switch's place in a stack, once the device and the virtual chassis exist: an update of the device.
+    'vcmember': KindSpec(
+        Device, ('virtual_chassis', 'vc_position'), refs={'virtual_chassis': 'virtualchassis'},
+    ),
+    # A virtual chassis's master must be one of its members (NetBox checks): set once the members are.
+    'vcmaster': KindSpec(VirtualChassis, ('master',), refs={'master': 'device'}),
+    # Likewise an interface's primary MAC: NetBox takes only a MAC address already assigned to the interface.
+    'primarymac': KindSpec(Interface, ('primary_mac_address',), refs={'primary_mac_address': 'macaddress'}),
     # A cable's ends are its identity: a moved link is a new cable, so they are never updated.
     'cable': KindSpec(
         Cable, ('a', 'b', 'status', 'tenant'), refs={'a': 'interface', 'b': 'interface', 'tenant': 'tenant'},
         create_only=('a', 'b'),
     ),
 }
+
+
+# Kinds that only update objects of another kind (the one given), once what they refer to exists: never created,
+# owned or removed on their own.
+UPDATE_KINDS = {'primaryip': 'device', 'primarymac': 'interface', 'vcmember': 'device', 'vcmaster': 'virtualchassis'}
+
+# Update kinds (a device's primary IPs, its place in a stack, ...) are named for the part they set, not for the model.
+KIND_NAMES = {
+    'primaryip': _('Primary IP'), 'primarymac': _('Primary MAC address'), 'vcmember': _('Virtual chassis member'),
+    'vcmaster': _('Virtual chassis master'),
+}
+
+
+def kind_name(kind):
+    """A kind as NetBox names its objects, in the singular: 'IP address', 'Device type', 'Primary IP'."""
+    if kind in KIND_NAMES:
+        return str(KIND_NAMES[kind])
+    if spec := KINDS.get(kind):
+        name = str(spec.model._meta.verbose_name)
+        return name[:1].upper() + name[1:]
+    return kind
+
+
+def kind_in_text(kind):
+    """A kind's name inside a sentence: 'site', 'device type', but 'IP address' and 'VLAN' as they are."""
+    name = kind_name(kind)
+    return name if name[1:2].isupper() else name[:1].lower() + name[1:]
 
 
 def to_json(value):

@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.utils.text import slugify
+from netaddr import EUI, AddrFormatError
+
+from dcim.fields import mac_unix_expanded_uppercase
 
 from .rules import apply_interface_name_rules, apply_site_name_rules, transform_name
 
@@ -18,7 +21,8 @@ __all__ = ('KIND_ORDER', 'TENANT_KINDS', 'MappingOptions', 'Record', 'Ref', 'int
 # Apply order: what a kind refers to comes before it. Removals run in the reverse order.
 KIND_ORDER = (
     'manufacturer', 'devicetype', 'role', 'platform', 'tenant', 'vrf', 'sitegroup', 'site', 'vlangroup', 'wlangroup',
-    'device', 'vlan', 'prefix', 'wirelesslan', 'interface', 'ipaddress', 'primaryip', 'cable',
+    'virtualchassis', 'device', 'vcmember', 'vcmaster', 'vlan', 'prefix', 'wirelesslan', 'interface', 'ipaddress',
+    'primaryip', 'macaddress', 'primarymac', 'cable',
 )
 # Kinds shared by every organization and matched by name: created when missing, never changed or deleted. A tenant is
 # one of them: people may already have one for the organization, and other objects of theirs may use it.
@@ -41,6 +45,9 @@ UPLINK_TYPES = {'cellular': 'lte'}
 PROTOCOL_VERSIONS = {'ipv4': 4, 'ipv6': 6}
 # The interface that carries a device's LAN IP when no uplink has it: where the device is managed on its LAN.
 MANAGEMENT_INTERFACE = 'Management'
+# Meraki's own management uplinks (`man1` of a switch, an access point, a camera): an uplink of this name that carries
+# the LAN IP is the device's management interface. A WAN uplink that carries it (an appliance's) carries traffic too.
+MANAGEMENT_UPLINK = re.compile(r'^man\d*$')
 NAME_MAX = 64
 
 
@@ -156,12 +163,11 @@ def host_address(address, protocol):
     return f'{ip}/{32 if ip.version == 4 else 128}'
 
 
-def primary_address_key(serial, uplinks, lan_ip, protocol='ipv4'):
+def primary_address_key(serial, uplinks, protocol='ipv4'):
     """
-    The identity of the uplink address that best represents the device for a protocol: for IPv4 its LAN IP if an
-    uplink has it, else the first IPv4 address; for IPv6 the first one a host is reached at (not link-local).
+    The identity of the first uplink address of a protocol a host is reached at (not link-local): the device's primary
+    address for that protocol when it has no LAN IP (IPv4), or always (IPv6).
     """
-    first = None
     for uplink in uplinks:
         interface = (uplink.get('interface') or '').strip()
         for address in uplink.get('addresses') or []:
@@ -171,11 +177,8 @@ def primary_address_key(serial, uplinks, lan_ip, protocol='ipv4'):
             ip = ipaddress.ip_interface(host).ip
             if ip.is_link_local or ip.is_multicast or ip.is_loopback or ip.is_unspecified:
                 continue
-            key = f'{serial}:{interface}:{protocol}'
-            if lan_ip and protocol == 'ipv4' and str(ip) == lan_ip:
-                return key
-            first = first or key
-    return first
+            return f'{serial}:{interface}:{protocol}'
+    return None
 
 
 class Records(dict):
@@ -194,7 +197,7 @@ def map_snapshot(snapshot, options):
     Return (records, problems): records is {kind: {meraki_id: Record}}, only for the kinds whose source
     endpoints were read; problems lists objects that could not be mapped, with the reason.
     """
-    from .mapping_network import map_network_contents
+    from .mapping_network import map_network_contents, map_stacks
 
     records = Records()
     records.problems.extend(snapshot.invalid)
@@ -212,12 +215,15 @@ def map_snapshot(snapshot, options):
         if snapshot.uplinks is not None:
             # A device the uplink list gives without an address is managed at its LAN IP. One it leaves out is left
             # alone: an uplink list that comes back short must not move every device's primary IP.
-            lan_ips = {device['serial']: device.get('lanIp') for device in snapshot.devices}
+            devices = {device['serial']: device for device in snapshot.devices}
             for item in snapshot.uplinks:
                 if (device := records['device'].get(item['serial'])) is not None:
-                    map_uplinks(item['serial'], item.get('uplinks') or [], device, lan_ips.get(item['serial']),
-                                options, records)
+                    meraki_device = devices.get(item['serial'], {})
+                    map_uplinks(item['serial'], item.get('uplinks') or [], device, meraki_device.get('lanIp'),
+                                options, records, meraki_device.get('mac'), lan_subnets(snapshot, device.network_id))
         map_network_contents(snapshot, networks, devices_by_network, options, records)
+        if snapshot.stacks is not None:
+            map_stacks(snapshot, networks, devices_by_network, records)
     if options.tenant_per_organization and organization:
         map_tenant(snapshot.organization, organization, records)
     return records, records.problems
@@ -365,23 +371,31 @@ def network_vrf(network_id, options, records):
     return Ref('vrf', network_id)
 
 
-def map_uplinks(serial, uplinks, device, lan_ip, options, records):
+def map_uplinks(serial, uplinks, device, lan_ip, options, records, mac=None, subnets=()):
     """
-    A device's uplinks become interfaces with their addresses, and its primary IPs: IPv4 from the LAN IP (on the
-    uplink that has it, else on a management interface) or the first uplink address, IPv6 from the uplinks.
+    A device's uplinks become interfaces with their addresses, and its primary IPs. The LAN IP is on the device's
+    management interface (see management_interface), with the mask of the network's subnet that holds it, and is the
+    primary IPv4; without one, the first uplink IPv4 address is. IPv6 comes from the uplinks.
     """
+    lan_host = host_address(lan_ip, 'ipv4') if lan_ip else None
+    if lan_ip and lan_host is None:
+        records.problems.append(f'device {serial}: invalid LAN IP {lan_ip!r}')
+    lan = lan_record_values(lan_host, subnets)
+    carrier = None  # the uplink that carries the LAN IP
     for uplink in uplinks:
         interface = (uplink.get('interface') or '').strip()
         if not interface:
             records.problems.append(f'device {serial}: uplink without an interface name')
             continue
         interface_id = f'{serial}:{interface}'
-        records.add(Record('interface', interface_id, {
+        values = {
             'device': Ref('device', serial),
             'name': interface_name(interface, device, options),
             'type': UPLINK_TYPES.get(interface, '1000base-t'),
             'enabled': True,
-        }, network_id=device.network_id, label=f'{device.values["name"]} {interface}'))
+        }
+        records.add(Record('interface', interface_id, values, network_id=device.network_id,
+                           label=f'{device.values["name"]} {interface}'))
         for address in uplink.get('addresses') or []:
             protocol = address.get('protocol') or 'ipv4'
             host = host_address(address.get('address'), protocol)
@@ -389,22 +403,84 @@ def map_uplinks(serial, uplinks, device, lan_ip, options, records):
                 records.problems.append(f'device {serial} {interface}: invalid address {address.get("address")!r}')
                 continue
             public = (address.get('public') or {}).get('address')
-            records.add(Record('ipaddress', f'{interface_id}:{protocol}', {
-                'address': host,
+            is_lan = protocol == 'ipv4' and host == lan_host and carrier is None
+            address_values = {
+                'address': lan['address'] if is_lan else host,
                 'vrf': address_vrf(host, device, options, records),
                 'status': 'active',
                 'assigned_object': Ref('interface', interface_id),
                 'description': f'public {public}' if public else '',
-            }, network_id=device.network_id, label=host))
+            }
+            records.add(Record('ipaddress', f'{interface_id}:{protocol}', address_values, network_id=device.network_id,
+                               label=host, create_only=lan['create_only'] if is_lan else ()))
+            if is_lan:
+                carrier = interface
+                if MANAGEMENT_UPLINK.match(interface):
+                    values['mgmt_only'] = True
     primary = {}
-    ipv4 = primary_address_key(serial, uplinks, lan_ip) or management_address(serial, device, lan_ip, options, records)
-    if ipv4:
+    if lan_host:
+        management = f'{serial}:{carrier}' if carrier else management_interface(serial, device, lan, options, records)
+        primary['primary_ip4'] = Ref('ipaddress', f'{management}:ipv4')
+        if mac_address := normalized_mac(mac):
+            # The device's MAC on the interface it is managed through, as that interface's primary MAC.
+            records.add(Record('macaddress', f'{management}:mac', {
+                'mac_address': mac_address, 'assigned_object': Ref('interface', management),
+            }, network_id=device.network_id, label=mac_address))
+            records.add(Record('primarymac', management, {
+                'primary_mac_address': Ref('macaddress', f'{management}:mac'),
+            }, network_id=device.network_id, label=records['interface'][management].label))
+    elif ipv4 := primary_address_key(serial, uplinks):
         primary['primary_ip4'] = Ref('ipaddress', ipv4)
-    if ipv6 := primary_address_key(serial, uplinks, None, 'ipv6'):
+    if ipv6 := primary_address_key(serial, uplinks, 'ipv6'):
         primary['primary_ip6'] = Ref('ipaddress', ipv6)
     if primary:
         # Only what Meraki gives: a primary IP a person set where Meraki has none is left alone.
         records.add(Record('primaryip', serial, primary, network_id=device.network_id, label=device.values['name']))
+
+
+def lan_subnets(snapshot, network_id):
+    """
+    The network's LAN subnets as the snapshot has them (its appliance's VLANs, or its single LAN), or None when its
+    VLANs could not be read: then the mask of a LAN IP is not known.
+    """
+    if snapshot.network_failed('vlans', network_id):
+        return None
+    subnets = [vlan.get('subnet') for vlan in snapshot.vlans.get(network_id, [])]
+    if network_id in snapshot.single_lan:
+        subnets.append(snapshot.single_lan[network_id].get('subnet'))
+    networks = []
+    for subnet in subnets:
+        try:
+            networks.append(ipaddress.ip_network(subnet, strict=False))
+        except (TypeError, ValueError):
+            continue  # reported with the network's prefixes
+    return networks
+
+
+def lan_record_values(lan_host, subnets):
+    """
+    The LAN IP as an address record holds it: with the mask of the smallest of the network's subnets that contains it
+    (a host address when none does, or when it is that subnet's network or broadcast address, which NetBox refuses on
+    an interface), and, when the subnets could not be read, `create_only` so that an address keeps its mask.
+    """
+    if lan_host is None:
+        return {'address': None, 'create_only': ()}
+    ip = ipaddress.ip_interface(lan_host).ip
+    holding = [subnet for subnet in subnets or () if subnet.version == 4 and ip in subnet]
+    address = lan_host
+    if holding:
+        subnet = max(holding, key=lambda subnet: subnet.prefixlen)
+        if subnet.prefixlen >= 31 or ip not in (subnet.network_address, subnet.broadcast_address):
+            address = f'{ip}/{subnet.prefixlen}'
+    return {'address': address, 'create_only': ('address',) if subnets is None else ()}
+
+
+def normalized_mac(mac):
+    """A MAC address as NetBox shows it (`00:18:0A:12:34:56`), or None when it is not one."""
+    try:
+        return str(EUI(mac, version=48, dialect=mac_unix_expanded_uppercase)) if mac else None
+    except (AddrFormatError, TypeError, ValueError):
+        return None
 
 
 def interface_name(port, device, options):
@@ -423,25 +499,18 @@ def address_vrf(host, device, options, records):
     return None
 
 
-def management_address(serial, device, lan_ip, options, records):
+def management_interface(serial, device, lan, options, records):
     """
-    A LAN IP that no uplink carries, on a management interface of the device (virtual and management-only: Meraki
-    says nothing of the port it is reached through). Returns the address's identity, or None without a LAN IP.
+    A management interface for a LAN IP that no uplink carries (virtual and management-only: Meraki says nothing of the
+    port it is reached through), named through the interface-name rules, with the address. Returns its identity.
     """
-    if not lan_ip:
-        return None
-    host = host_address(lan_ip, 'ipv4')
-    if host is None:
-        records.problems.append(f'device {serial}: invalid LAN IP {lan_ip!r}')
-        return None
     interface_id = f'{serial}:management'
     records.add(Record('interface', interface_id, {
-        'device': Ref('device', serial), 'name': MANAGEMENT_INTERFACE, 'type': 'virtual', 'enabled': True,
-        'mgmt_only': True, 'description': 'Meraki LAN IP',
+        'device': Ref('device', serial), 'name': interface_name(MANAGEMENT_INTERFACE, device, options),
+        'type': 'virtual', 'enabled': True, 'mgmt_only': True, 'description': 'Meraki LAN IP',
     }, network_id=device.network_id, label=f'{device.values["name"]} {MANAGEMENT_INTERFACE}'))
-    key = f'{interface_id}:ipv4'
-    records.add(Record('ipaddress', key, {
-        'address': host, 'vrf': address_vrf(host, device, options, records), 'status': 'active',
+    records.add(Record('ipaddress', f'{interface_id}:ipv4', {
+        'address': lan['address'], 'vrf': address_vrf(lan['address'], device, options, records), 'status': 'active',
         'assigned_object': Ref('interface', interface_id), 'description': '',
-    }, network_id=device.network_id, label=host))
-    return key
+    }, network_id=device.network_id, label=lan['address'], create_only=lan['create_only']))
+    return interface_id

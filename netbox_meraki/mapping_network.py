@@ -1,6 +1,7 @@
 """
 Map what lives inside networks: appliance VLANs and subnets (VLAN groups, VLANs, prefixes, VRFs, the
-appliance's SVIs and addresses), switch ports, SSIDs and AP radios, and LLDP/CDP links as cables.
+appliance's SVIs and addresses), switch ports, SSIDs and AP radios, switch stacks as virtual chassis, and LLDP/CDP
+links as cables.
 Pure functions, like mapping.py.
 """
 
@@ -12,9 +13,10 @@ from django.utils.text import slugify
 from .mapping import Record, Ref, interface_name, network_vrf
 from .rules import prefix_allowed
 
-__all__ = ('map_network_contents', 'parse_vlan_list')
+__all__ = ('map_network_contents', 'map_stacks', 'parse_vlan_list')
 
 VID_RANGE = range(1, 4095)
+VIRTUAL_CHASSIS_NAME_MAX = 64
 # An SSID's security in NetBox's terms (WirelessAuthTypeChoices, WirelessAuthCipherChoices), for every value the
 # Dashboard API documents (a test reads the lists from the installed SDK). Enhanced open (OWE) and MAC or NAC checks
 # without a key are "open": NetBox has no type for them, and they ask the client for no credential.
@@ -241,7 +243,11 @@ def ssid_security(ssid, records):
 
 
 def map_wireless(snapshot, network_id, site, devices, options, records):
-    """Enabled SSIDs (all, by setting) become wireless LANs in a per-network group; APs get a radio."""
+    """
+    Enabled SSIDs (all, by setting) become wireless LANs in a per-network group, scoped to the network's site, with the
+    VLAN they tag their clients' traffic with when the network has it; each AP gets a radio linked to the SSIDs it
+    broadcasts.
+    """
     lans = []
     for ssid in snapshot.ssids.get(network_id, []):
         number, name = ssid.get('number'), (ssid.get('name') or '').strip()
@@ -254,21 +260,83 @@ def map_wireless(snapshot, network_id, site, devices, options, records):
             }, network_id=network_id, label=group))
         identity = f'{network_id}:{number}'
         auth_type, auth_cipher = ssid_security(ssid, records)
-        records.add(Record('wirelesslan', identity, {
+        values = {
             'ssid': options.name('ssid', name)[:32], 'group': Ref('wlangroup', network_id),
             'status': 'active' if ssid.get('enabled') else 'disabled', 'auth_type': auth_type,
-            'auth_cipher': auth_cipher,
-        }, network_id=network_id, label=name))
-        lans.append(Ref('wirelesslan', identity))
+            'auth_cipher': auth_cipher, 'scope': Ref('site', network_id),
+        }
+        if not snapshot.network_failed('vlans', network_id):
+            values['vlan'] = ssid_vlan(ssid, network_id, records)
+        records.add(Record('wirelesslan', identity, values, network_id=network_id, label=name))
+        if ssid.get('enabled'):
+            lans.append((Ref('wirelesslan', identity), ssid))
     if network_id not in snapshot.ssids:
         return  # SSIDs not read: leave the radios alone
     for device in devices:
         if device.get('productType') == 'wireless' and device['serial'] in records['device']:
             serial = device['serial']
+            broadcast = [ref for ref, ssid in lans if broadcasts(ssid, device)]
             records.add(Record('interface', f'{serial}:radio0', {
                 'device': Ref('device', serial), 'name': 'radio0', 'type': RADIO_TYPE, 'enabled': True,
-                'wireless_lans': sorted(lans, key=ref_key),
+                'wireless_lans': sorted(broadcast, key=ref_key),
             }, network_id=network_id, label=f'{records["device"][serial].values["name"]} radio0'))
+
+
+def map_stacks(snapshot, networks, devices_by_network, records):
+    """
+    Each switch stack of a network becomes a virtual chassis; its switches are its members, at the position of their
+    serial in Meraki's list (from 1), and the first is its master. Every other switch of the network is in no virtual
+    chassis. A network whose stacks could not be read is left out: its switches keep what they have.
+    """
+    for network_id in networks:
+        if snapshot.network_failed('stacks', network_id):
+            continue
+        switches = [device['serial'] for device in devices_by_network.get(network_id, [])
+                    if device.get('productType') == 'switch' and device['serial'] in records['device']]
+        members = {}  # serial -> (stack id, position)
+        for stack in snapshot.stacks.get(network_id, []):
+            stack_id, serials = stack.get('id') if isinstance(stack, dict) else None, []
+            if isinstance(stack, dict) and isinstance(stack.get('serials'), list):
+                serials = stack['serials']
+            if not isinstance(stack_id, (str, int)) or str(stack_id) == '':
+                records.problems.append(f'network {network_id}: switch stack without an id: {str(stack)[:100]}')
+                continue
+            stack_id = str(stack_id)
+            name = (str(stack.get('name') or '').strip() or stack_id)[:VIRTUAL_CHASSIS_NAME_MAX]
+            records.add(Record('virtualchassis', stack_id, {'name': name}, network_id=network_id, label=name))
+            for position, serial in enumerate(serials, start=1):
+                if serial in members:
+                    records.problems.append(f'switch {serial}: in more than one stack of network {network_id}')
+                elif serial in switches:
+                    members[serial] = (stack_id, position)
+            master = next((serial for serial in serials if members.get(serial, ('',))[0] == stack_id), None)
+            if master:
+                records.add(Record('vcmaster', stack_id, {'master': Ref('device', master)}, network_id=network_id,
+                                   label=name))
+        # Switches leaving a stack first, then members by position: a position is free before another takes it.
+        for serial in sorted(switches, key=lambda serial: (serial in members, members.get(serial, ('', 0)))):
+            stack_id, position = members.get(serial, (None, None))
+            records.add(Record('vcmember', serial, {
+                'virtual_chassis': Ref('virtualchassis', stack_id) if stack_id else None, 'vc_position': position,
+            }, network_id=network_id, label=records['device'][serial].values['name']))
+
+
+def ssid_vlan(ssid, network_id, records):
+    """
+    The VLAN an SSID tags its clients' traffic with (`defaultVlanId`, with VLAN tagging on in bridge mode or layer 3
+    roaming), when the network has that VLAN in NetBox; else None. Per-AP-tag VLANs (`apTagsAndVlanIds`) have no place
+    on a wireless LAN, which has one VLAN.
+    """
+    vid = vlan_id(ssid.get('defaultVlanId')) if ssid.get('useVlanTagging') else None
+    identity = f'{network_id}:{vid}'
+    return Ref('vlan', identity) if vid is not None and identity in records['vlan'] else None
+
+
+def broadcasts(ssid, device):
+    """Whether an AP broadcasts an (enabled) SSID: all do, unless the SSID is limited to APs with one of its tags."""
+    if ssid.get('availableOnAllAps', True):
+        return True
+    return bool(set(ssid.get('availabilityTags') or ()) & set(device.get('tags') or ()))
 
 
 def lldp_value(entries, name):

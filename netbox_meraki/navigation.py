@@ -22,6 +22,10 @@ menu = PluginMenu(
                 ),
                 PluginMenuItem(link='plugins:netbox_meraki:review', link_text=_('Review'), permissions=[VIEW_RUNS]),
                 PluginMenuItem(
+                    link='plugins:netbox_meraki:change_list', link_text=_('Changes'),
+                    permissions=['netbox_meraki.view_change'],
+                ),
+                PluginMenuItem(
                     link='plugins:netbox_meraki:settings',
                     link_text=_('Configuration'),
                     permissions=['netbox_meraki.view_pluginsettings'],

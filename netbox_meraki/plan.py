@@ -5,18 +5,22 @@ Reads NetBox (a few queries per kind), writes nothing.
 
 import ipaddress
 import re
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, namedtuple
 from dataclasses import dataclass
+from functools import cache
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import CharField, F, Func, Prefetch, Q
+from django.db.models import CharField, F, Func, Q
 
 from dcim.models import (
+    Cable,
+    CableTermination,
     Device,
     DeviceRole,
     DeviceType,
     Interface,
     InterfaceTemplate,
+    MACAddress,
     Manufacturer,
     Platform,
     Site,
@@ -27,13 +31,14 @@ from tenancy.models import Tenant
 
 from .cascade import CascadeCheck
 from .choices import ChangeActionChoices, ChangeStateChoices, DeletePolicyChoices
-from .kinds import KINDS, to_json
+from .kinds import KINDS, UPDATE_KINDS, to_json
 from .mapping import KIND_ORDER, REFERENCE_KINDS
 from .models import DEFAULT_ROLE_NAMES, Change, SyncedObject
+from .stacks import hold_stack_changes, plan_stack_changes
 
 __all__ = ('NATURAL_KEY_KINDS', 'NetBoxState', 'build_plan', 'natural_matches', 'stale_reason')
 
-OWNED_KINDS = tuple(kind for kind in KIND_ORDER if kind not in REFERENCE_KINDS and kind != 'primaryip')
+OWNED_KINDS = tuple(kind for kind in KIND_ORDER if kind not in REFERENCE_KINDS and kind not in UPDATE_KINDS)
 # The org-wide Meraki endpoints whose data decides whether an object of a kind still exists. A kind's
 # removals are planned only when every one of them was read in full (and, per network, only when that
 # network's own calls succeeded).
@@ -43,23 +48,23 @@ REMOVAL_SOURCES = {
     'vrf': ('networks', 'devices', 'uplinks'),
     'vlangroup': ('networks', 'devices', 'switch_ports'),
     'wlangroup': ('networks', 'devices'),
+    'virtualchassis': ('networks', 'devices'),
     'device': ('networks', 'devices', 'inventory'),
     'vlan': ('networks', 'devices', 'switch_ports'),
     'prefix': ('networks', 'devices'),
     'wirelesslan': ('networks', 'devices'),
     'interface': ('networks', 'devices', 'uplinks', 'switch_ports', 'topology'),
     'ipaddress': ('networks', 'devices', 'uplinks'),
+    'macaddress': ('networks', 'devices', 'uplinks'),
     'cable': ('networks', 'devices', 'switch_ports', 'topology'),
-}
-# What comparing an owned object reads beyond its row, read for all of a kind at once, so that planning makes the same
-# queries however many objects there are: many-to-many values and a cable's terminations, as lists (see many()).
-PREFETCH = {
-    'interface': tuple(Prefetch(name, to_attr=f'planned_{name}') for name in ('tagged_vlans', 'wireless_lans')),
-    'cable': (Prefetch('terminations', to_attr='planned_terminations'),),
 }
 # Kinds whose removals go just before their creations, not at the end: a new address may take a removed
 # device's IP, and a re-cabled port must lose its old cable before it can take the new one.
 EARLY_REMOVALS = ('ipaddress', 'cable')
+
+
+# An ownership record as planning and applying read it.
+Owned = namedtuple('Owned', ('meraki_id', 'object_id', 'network_id', 'last_synced'))
 
 
 class NetBoxState:
@@ -70,8 +75,8 @@ class NetBoxState:
         self.settings = settings
         self.ids = defaultdict(dict)  # kind -> meraki_id -> pk
         self.reverse = defaultdict(dict)  # kind -> pk -> meraki_id
-        self.objects = defaultdict(dict)  # kind -> pk -> object
-        self.owned = defaultdict(dict)  # kind -> meraki_id -> SyncedObject
+        self.objects = defaultdict(dict)  # kind -> pk -> the owned object's row (see load_rows())
+        self.owned = defaultdict(dict)  # kind -> meraki_id -> Owned
         self.type_ids = {}
         # Whether another organization's runs own objects here: only then can an identity move between them.
         self.other_organizations = SyncedObject.objects.exclude(organization_id=organization_id).exists()
@@ -82,14 +87,13 @@ class NetBoxState:
             self._load_owned(kind, with_objects)
 
     def _load_owned(self, kind, with_objects):
-        model = KINDS[kind].model
-        rows = {row.object_id: row for row in SyncedObject.objects.filter(
-            kind=kind, organization_id=self.organization_id
-        )}
+        owned = SyncedObject.objects.filter(kind=kind, organization_id=self.organization_id)
+        rows = {row.object_id: row for row in map(Owned._make, owned.values_list(*Owned._fields))}
+        pks = owned.values('object_id')
         if with_objects:
-            existing = model.objects.prefetch_related(*PREFETCH.get(kind, ())).in_bulk(list(rows))
+            existing = load_rows(kind, pks)
         else:
-            existing = dict.fromkeys(model.objects.filter(pk__in=list(rows)).values_list('pk', flat=True))
+            existing = dict.fromkeys(KINDS[kind].model.objects.filter(pk__in=pks).values_list('pk', flat=True))
         for pk, row in rows.items():
             self.owned[kind][row.meraki_id] = row
             if pk in existing:
@@ -110,13 +114,13 @@ class NetBoxState:
         if manufacturer_pk := self.ids['manufacturer'].get('meraki'):
             device_types = DeviceType.objects.filter(manufacturer_id=manufacturer_pk, model__in=records['devicetype'])
             for device_type in device_types:
-                self.remember('devicetype', device_type.model, device_type)
+                self.written('devicetype', device_type.model, device_type.pk)
         names = {record.values['name']: meraki_id for meraki_id, record in records['role'].items()}
         for role in DeviceRole.objects.filter(name__in=names):
-            self.remember('role', names[role.name], role)
+            self.written('role', names[role.name], role.pk)
         for platform in self.platforms(records['platform']):
             if platform.name not in self.ids['platform']:
-                self.remember('platform', platform.name, platform)
+                self.written('platform', platform.name, platform.pk)
 
     def platforms(self, names):
         """
@@ -144,17 +148,14 @@ class NetBoxState:
             obj = Tenant.objects.filter(name=meraki_id).first()
         if obj is None:
             return None
-        self.remember(kind, meraki_id, obj)
-        return obj.pk
-
-    def remember(self, kind, meraki_id, obj):
         self.written(kind, meraki_id, obj.pk)
-        self.objects[kind][obj.pk] = obj
+        return obj.pk
 
     def written(self, kind, meraki_id, pk):
         """
-        An object the apply wrote, known by id from now on; not kept, as planned objects are: a first sync of 10,000
-        devices writes over 100,000 objects, and nothing after their write reads them.
+        An object known by id from now on: one the apply wrote (not kept, as planned objects' rows are: a first sync of
+        10,000 devices writes over 100,000 objects, and nothing after their write reads them), or a shared one looked
+        up.
         """
         self.ids[kind][meraki_id] = pk
         self.reverse[kind][pk] = meraki_id
@@ -229,50 +230,101 @@ class NetBoxState:
         elif kind == 'tenant' and obj:
             meraki_id = obj.name
         if meraki_id:
-            self.remember(kind, meraki_id, obj)
+            self.written(kind, meraki_id, obj.pk)
         return meraki_id
 
     def current_values(self, kind, obj, fields=None):
+        """The stored form of an object's synced fields (all, or `fields`), from its row or a model instance."""
         spec = KINDS[kind]
+        fields = fields or spec.fields
+        row = obj if isinstance(obj, dict) else row_of(kind, obj, fields)
         values = {}
-        for name in fields or spec.fields:
+        for name in fields:
             if name.startswith('cf_'):
-                value = obj.custom_field_data.get(name[3:])
+                value = row['custom_field_data'].get(name[3:])
             elif name in spec.generic:
                 target = spec.refs[name]
-                same_type = getattr(obj, f'{name}_type_id') == self.type_id(target)
-                value = self.ref(target, getattr(obj, f'{name}_id') if same_type else None)
+                same_type = row[f'{name}_type_id'] == self.type_id(target)
+                value = self.ref(target, row[f'{name}_id'] if same_type else None)
             elif name in spec.many:
-                value = sorted((self.ref(spec.refs[name], item.pk) for item in many(obj, name)),
+                value = sorted((self.ref(spec.refs[name], pk) for pk in row[name]),
                                key=lambda ref: (str(ref['id']), ref.get('pk', 0)))
             elif kind == 'cable' and name in ('a', 'b'):
-                value = self.ref('interface', cable_end_id(obj, name.upper()))
+                value = self.ref('interface', row[name])
             elif name in spec.refs:
-                value = self.ref(spec.refs[name], getattr(obj, f'{name}_id'))
+                value = self.ref(spec.refs[name], row[f'{name}_id'])
             else:
-                value = getattr(obj, name)
+                value = row[name]
             values[name] = value if isinstance(value, (dict, list)) else to_json(value)
         return values
 
 
-def many(obj, name):
-    """
-    The objects of a many-to-many field, as PREFETCH loads them for owned objects: a list on the object. Django's own
-    prefetch cache keeps a query set per object and field (at 1,000 devices, a third of the memory planning a re-sync
-    took).
-    """
-    loaded = getattr(obj, f'planned_{name}', None)
-    return loaded if loaded is not None else getattr(obj, name).all()
+# What planning reads of an owned object besides its synced fields: whether a port is cabled.
+EXTRA_COLUMNS = {'interface': ('cable_id',)}
 
 
-def cable_end_id(cable, side):
-    """The id of the object at one end of a cable, when it ends on one (see PREFETCH)."""
-    loaded = getattr(cable, 'planned_terminations', None)
-    if loaded is None:
-        ends = [end.pk for end in getattr(cable, f'{side.lower()}_terminations')]
-    else:
-        ends = [end.termination_id for end in loaded if end.cable_end == side]
-    return ends[0] if len(ends) == 1 else None
+@cache
+def row_columns(kind):
+    """
+    The columns an object's synced fields are stored in, for each kind its model serves (a device's primary IPs are
+    the 'primaryip' kind's), with EXTRA_COLUMNS: a row's keys, besides its many-to-many fields and a cable's ends.
+    """
+    model = KINDS[kind].model
+    columns = ['pk', *EXTRA_COLUMNS.get(kind, ())]
+    for spec in (spec for spec in KINDS.values() if spec.model is model):
+        for name in spec.fields:
+            if name.startswith('cf_'):
+                names = ('custom_field_data',)
+            elif name in spec.generic:
+                names = (f'{name}_type_id', f'{name}_id')
+            elif name in spec.many or (model is Cable and name in ('a', 'b')):
+                names = ()
+            elif name in spec.refs:
+                names = (f'{name}_id',)
+            else:
+                names = (name,)
+            columns += [column for column in names if column not in columns]
+    return tuple(columns)
+
+
+def load_rows(kind, pks):
+    """
+    {pk: row} for a kind's objects of these ids (a list or a query): a dict of the columns of row_columns(), each
+    many-to-many field as a list of ids, and a cable's ends ('a', 'b') as the id of the one object at each, if one.
+    Rows, not model instances: a re-sync of 10,000 devices compares some 150,000 objects, and building instances
+    took most of its planning time and memory. A fixed number of queries per kind, however many objects.
+    """
+    spec = KINDS[kind]
+    queryset = spec.model.objects.filter(pk__in=pks)
+    rows = {row['pk']: row for row in queryset.values(*row_columns(kind))}
+    for name in spec.many:
+        for row in rows.values():
+            row[name] = []
+        for pk, item in queryset.filter(**{f'{name}__isnull': False}).values_list('pk', name):
+            rows[pk][name].append(item)
+    if spec.model is Cable:
+        ends = defaultdict(list)
+        terminations = CableTermination.objects.filter(cable_id__in=pks)
+        for cable, side, termination in terminations.values_list('cable_id', 'cable_end', 'termination_id'):
+            ends[cable, side].append(termination)
+        for pk, row in rows.items():
+            for side in ('A', 'B'):
+                row[side.lower()] = ends[pk, side][0] if len(ends[pk, side]) == 1 else None
+    return rows
+
+
+def row_of(kind, obj, fields):
+    """The row (see load_rows()) of a model instance, with the many-to-many fields among `fields`."""
+    spec = KINDS[kind]
+    row = {column: getattr(obj, column) for column in row_columns(kind)}
+    for name in spec.many:
+        if name in fields:
+            row[name] = [item.pk for item in getattr(obj, name).all()]
+    if spec.model is Cable:
+        for side in ('a', 'b'):
+            ends = [end.pk for end in getattr(obj, f'{side}_terminations')]
+            row[side] = ends[0] if len(ends) == 1 else None
+    return row
 
 
 @dataclass(frozen=True)
@@ -300,7 +352,7 @@ class Candidate:
 
 
 # Kinds matched by natural key (see natural_matches): when planning, and again when a creation is applied.
-NATURAL_KEY_KINDS = ('device', 'site', 'sitegroup', 'interface', 'ipaddress')
+NATURAL_KEY_KINDS = ('device', 'site', 'sitegroup', 'interface', 'ipaddress', 'macaddress')
 
 
 def host_of(address):
@@ -315,8 +367,8 @@ def natural_matches(kind, wanted, state):
     {meraki_id: Candidate} for the desired values `wanted` ({meraki_id: values in stored form}) of identities this
     organization does not own: the plugin's own objects synced for another organization (a device moved between
     organizations), then NetBox objects with the same natural key: a device's serial, a site's name, an interface's
-    name on a device the plugin owns, an address (same VRF and host) in IPAM, a top-level site group's name. A few
-    queries per kind.
+    name on a device the plugin owns, an address (same VRF and host) in IPAM, a MAC address of that value on an
+    interface the plugin owns, a top-level site group's name. A few queries per kind.
     """
     wanted = {meraki_id: values for meraki_id, values in wanted.items() if state.object(kind, meraki_id) is None}
     if not wanted:
@@ -345,6 +397,8 @@ def natural_matches(kind, wanted, state):
             vrf_pk = state.ids['vrf'].get(vrf['id']) if vrf else None
             if vrf is None or vrf_pk:
                 keys[(vrf_pk, host)] = meraki_id
+        elif kind == 'macaddress' and (interface_pk := state.ids['interface'].get(values['assigned_object']['id'])):
+            keys[(interface_pk, values['mac_address'])] = meraki_id
     if not keys:
         return candidates
     if kind == 'device':
@@ -357,6 +411,11 @@ def natural_matches(kind, wanted, state):
     elif kind == 'interface':
         queryset = Interface.objects.filter(device_id__in={key[0] for key in keys}, name__in={key[1] for key in keys})
         matches = {(interface.device_id, interface.name): interface for interface in queryset}
+    elif kind == 'macaddress':
+        queryset = MACAddress.objects.filter(assigned_object_type_id=state.type_id('interface'),
+                                             assigned_object_id__in={key[0] for key in keys})
+        # The oldest of several of one value on one interface (newest first: the last one read wins).
+        matches = {(mac.assigned_object_id, str(mac.mac_address)): mac for mac in queryset.order_by('-pk')}
     else:
         queryset = IPAddress.objects.annotate(host=Func(F('address'), function='HOST', output_field=CharField()))
         queryset = queryset.filter(host__in={key[1] for key in keys})
@@ -372,7 +431,8 @@ def natural_matches(kind, wanted, state):
             note = f'{obj} (#{obj.pk}) is already the plugin\'s, synced {where} as {owner.kind} {owner.meraki_id}.'
             candidates[keys[key]] = Candidate(obj, 'taken', note)
         else:
-            candidates[keys[key]] = Candidate(obj, 'always' if kind == 'interface' else 'adopt')
+            # A port or MAC address on what the plugin owns is part of it: taken over, never made twice.
+            candidates[keys[key]] = Candidate(obj, 'always' if kind in ('interface', 'macaddress') else 'adopt')
     return candidates
 
 
@@ -405,12 +465,13 @@ class Planner:
         self.device_networks = snapshot.device_networks()
         self.unread_networks = snapshot.failed_networks
         self.template_names = {}  # device model -> names of its type's interface templates
+        self.removed_objects = {}  # (kind, pk) -> the object a planned removal takes away
         self.changes = []
 
-    def add(self, action, kind, meraki_id, label, network_id='', obj=None, before=None, after=None):
+    def add(self, action, kind, meraki_id, label, network_id='', object_id=None, before=None, after=None):
         change = Change(
             run=self.run, sequence=len(self.changes), action=action, kind=kind, meraki_id=meraki_id,
-            object_id=obj.pk if obj else None, object_repr=str(label or obj or meraki_id)[:200],
+            object_id=object_id, object_repr=str(label or meraki_id)[:200],
             scope=network_id or '', before=before or {}, after=after or {},
         )
         self.changes.append(change)
@@ -430,8 +491,11 @@ class Planner:
         for kind in removable:
             if kind not in EARLY_REMOVALS:
                 self.plan_removals(kind)
+        if self.snapshot.stacks is not None:
+            plan_stack_changes(self)
         self.check_cascades()
         hold_mass_removals(self.changes, self.state, self.settings.deletion_threshold, self.network_scope)
+        hold_stack_changes(self.changes)
         for change in self.changes:
             # A cable that takes the place of one whose removal waits for review waits with it: its port is not free.
             held = [removal for removal in getattr(change, 'replaces', ()) if removal.state == ChangeStateChoices.HELD]
@@ -446,6 +510,8 @@ class Planner:
         return {row.network_id for rows in self.state.owned.values() for row in rows.values()}
 
     def removals_allowed(self, kind):
+        if kind == 'virtualchassis' and self.snapshot.stacks is None:
+            return False  # stacks are not read (the setting is off): virtual chassis are left as they are
         if failed := removal_blockers(kind, self.snapshot):
             self.run.log_line('warning', f'No {kind} removals planned: {", ".join(failed)} could not be read.')
             return False
@@ -459,7 +525,7 @@ class Planner:
                     after = {name: to_json(value) for name, value in record.values.items()}
                     self.add(ChangeActionChoices.CREATE, kind, meraki_id, record.label, after=after)
             return
-        candidates = adoption_candidates(kind, desired, state) if kind != 'primaryip' else {}
+        candidates = adoption_candidates(kind, desired, state) if kind not in UPDATE_KINDS else {}
         # An object this plan removes first (an address a removed device held) frees its natural key.
         removed = {change.object_id for change in self.changes
                    if change.kind == kind and change.action == ChangeActionChoices.DELETE}
@@ -475,26 +541,28 @@ class Planner:
             want = {name: to_json(value) for name, value in record.values.items()}
             if want.get('group') and want['group']['id'] in ungrouped:
                 del want['group']
-            obj = state.object('device' if kind == 'primaryip' else kind, meraki_id)
+            row = state.object(UPDATE_KINDS.get(kind, kind), meraki_id)
             candidate = candidates.get(meraki_id)
-            if obj is not None:
-                have = state.current_values(kind, obj, want)
+            if row is not None:
+                have = state.current_values(kind, row, want)
                 differ = [name for name in want if want[name] != have[name] and name not in create_only
                           and name not in record.create_only and not left_to_people(kind, name, want, have)]
                 if differ:
                     change = self.add(ChangeActionChoices.UPDATE, kind, meraki_id, record.label, record.network_id,
-                                      obj, before={name: have[name] for name in differ},
+                                      row['pk'], before={name: have[name] for name in differ},
                                       after={name: want[name] for name in differ})
                     if kind == 'site' and 'name' in differ:
                         renames.append(change)
-            elif kind == 'primaryip':
-                # The device is created by this plan: the update finds it by identity when applied.
-                self.add(ChangeActionChoices.UPDATE, kind, meraki_id, record.label, record.network_id, after=want)
+            elif kind in UPDATE_KINDS:
+                # The object (device, interface, virtual chassis) is created by this plan: the update finds it by
+                # identity when applied.
+                if any(value is not None for value in want.values()):
+                    self.add(ChangeActionChoices.UPDATE, kind, meraki_id, record.label, record.network_id, after=want)
             elif candidate and candidate.taken_over(self.settings.adopt_existing):
                 have = state.current_values(kind, candidate.obj, want)
                 want = {name: value for name, value in want.items() if not left_to_people(kind, name, want, have)}
                 change = self.add(ChangeActionChoices.ADOPT, kind, meraki_id, record.label, record.network_id,
-                                  candidate.obj, before={name: have[name] for name in want}, after=want)
+                                  candidate.obj.pk, before={name: have[name] for name in want}, after=want)
                 change.reason = candidate.note[:500]
             elif candidate:
                 change = self.add(ChangeActionChoices.CREATE, kind, meraki_id, record.label, record.network_id,
@@ -562,14 +630,16 @@ class Planner:
                     if problem:
                         self.run.log_line('warning', f'No cable {record.label}: {problem}.')
                     return  # the neighbour is not in NetBox, or not only once: nothing to connect to
+                cable_id, label = interface.cable_id, f'{interface.device} {interface}'
             else:
-                interface = self.state.object(end.kind, end.meraki_id)
-            if interface is not None and interface.cable_id:
-                if (removal := self.cable_removal(interface.cable_id)) is None:
+                row = self.state.object(end.kind, end.meraki_id)
+                cable_id, label = row and row['cable_id'], self.records[end.kind][end.meraki_id].label
+            if cable_id:
+                if (removal := self.cable_removal(cable_id)) is None:
                     change = self.add(ChangeActionChoices.CREATE, 'cable', record.meraki_id, record.label,
                                       record.network_id, after=want)
                     change.state = ChangeStateChoices.SKIPPED
-                    change.reason = f'{interface.device} {interface} already has cable #{interface.cable_id}.'
+                    change.reason = f'{label} already has cable #{cable_id}.'
                     return
                 replaced.append(removal)
         change = self.add(ChangeActionChoices.CREATE, 'cable', record.meraki_id, record.label, record.network_id,
@@ -603,6 +673,7 @@ class Planner:
         spec, state = KINDS[kind], self.state
         policy = self.settings.policy_for(spec.policy or kind)
         desired = self.records[kind]
+        gone = {}  # pk -> ownership record
         for meraki_id, row in state.owned[kind].items():
             if meraki_id in desired or policy == DeletePolicyChoices.KEEP:
                 continue
@@ -610,14 +681,19 @@ class Planner:
                 continue
             if self.networks_of(meraki_id, row) & self.unread_networks:
                 continue  # that network's own calls failed: what it holds is unknown, not gone
-            obj = state.object(kind, meraki_id)
-            if obj is None:
+            if (pk := state.ids[kind].get(meraki_id)) is not None:
+                gone[pk] = row
+        # The objects themselves, for their names and the cascade check: only for what goes, all in one query.
+        objects = spec.model.objects.in_bulk(list(gone))
+        for pk, row in gone.items():
+            if (obj := objects.get(pk)) is None:
                 continue
+            self.removed_objects[kind, pk] = obj
             if policy == DeletePolicyChoices.DELETE:
-                self.add(ChangeActionChoices.DELETE, kind, meraki_id, str(obj), row.network_id, obj,
-                         before=state.current_values(kind, obj))
+                self.add(ChangeActionChoices.DELETE, kind, row.meraki_id, str(obj), row.network_id, pk,
+                         before=state.current_values(kind, state.objects[kind][pk]))
             elif spec.mark:
-                self.mark(kind, meraki_id, obj, row.network_id, reason=(
+                self.mark(kind, row.meraki_id, obj, row.network_id, reason=(
                     'Meraki no longer has it; the removal policy for this kind is "mark" (Cleanup settings).'))
 
     def mark(self, kind, meraki_id, obj, network_id, change=None, reason=''):
@@ -629,7 +705,7 @@ class Planner:
                 self.changes.remove(change)
             return
         if change is None:
-            change = self.add(ChangeActionChoices.MARK, kind, meraki_id, str(obj), network_id, obj)
+            change = self.add(ChangeActionChoices.MARK, kind, meraki_id, str(obj), network_id, obj.pk)
         change.action, change.before, change.after, change.reason = ChangeActionChoices.MARK, have, mark, reason
 
     def check_cascades(self):
@@ -647,7 +723,7 @@ class Planner:
             if change.action in (ChangeActionChoices.DELETE, ChangeActionChoices.UPDATE) and change.object_id
         })
         for change in sorted(deletions, key=lambda change: -KIND_ORDER.index(change.kind)):
-            obj = self.state.objects[change.kind][change.object_id]
+            obj = self.removed_objects[change.kind, change.object_id]
             cascade = check.check(obj)
             change.cascade = cascade.entries
             if not cascade.blocked:
@@ -681,6 +757,8 @@ def stale_reason(change, records, snapshot):
     if change.action in (ChangeActionChoices.DELETE, ChangeActionChoices.MARK):
         if record is not None:
             return 'Meraki has it again since the plan was made.'
+        if change.kind == 'virtualchassis' and snapshot.stacks is None:
+            return 'Its removal could not be confirmed: switch stacks are no longer read (the setting is off).'
         if failed := removal_blockers(change.kind, snapshot):
             return f'Its removal could not be confirmed: {", ".join(failed)} could not be read.'
         unread = [source for source, errors in snapshot.network_errors.items() if change.scope in errors]
@@ -688,6 +766,8 @@ def stale_reason(change, records, snapshot):
             return (f'Its removal could not be confirmed: {", ".join(unread)} of network {change.scope} could not be '
                     f'read.')
         return ''
+    if change.kind in ('vcmember', 'vcmaster') and not any(change.after.values()):
+        return ''  # a switch leaving its stack, or a master released first: planned from what NetBox holds
     if record is None:
         return 'Meraki no longer has it (or the settings leave it out) since the plan was made.'
     want = {name: to_json(value) for name, value in record.values.items()}

@@ -38,6 +38,9 @@ logger = logging.getLogger('netbox_meraki.sync')
 ACTIVE = (RunStatusChoices.PENDING, RunStatusChoices.RUNNING)
 # The run's timing of the seconds its requests were held back because Meraki answered 429.
 RATE_LIMIT_WAIT = 'rate limit wait'
+# A review's apply is timed apart from the run's own phases, which stay as planned: reading Meraki again to check the
+# approved changes, then writing them.
+REVIEW_CHECK, REVIEW_APPLY = 'review: read Meraki again', 'review: apply'
 
 
 class SyncRefused(Exception):
@@ -324,6 +327,21 @@ def finish(run, changes, fetch_errors=()):
         run.status = RunStatusChoices.COMPLETED
     if problems:
         run.log_line('warning', f'{problems} changes were not applied (conflict, failure or missing dependency).')
+    run.log_line('warning' if problems else 'info', outcome_line(run, states))
+
+
+def outcome_line(run, states):
+    """What became of a run's changes, in one line: 'Applied 10, failed 0, conflict 0, skipped 1, held 0.'"""
+    undecided = states[ChangeStateChoices.PENDING] + states[ChangeStateChoices.APPROVED]
+    parts = [('Applied', states[ChangeStateChoices.APPLIED]), ('failed', states[ChangeStateChoices.FAILED]),
+             ('conflict', states[ChangeStateChoices.CONFLICT]), ('skipped', states[ChangeStateChoices.SKIPPED]),
+             ('held', states[ChangeStateChoices.HELD])]
+    if states[ChangeStateChoices.REJECTED]:
+        parts.append(('rejected', states[ChangeStateChoices.REJECTED]))
+    if undecided:
+        parts.append(('planned only (dry run)' if run.mode == SyncModeChoices.DRY_RUN
+                      else 'awaiting review' if run.mode == SyncModeChoices.REVIEW else 'not applied', undecided))
+    return ', '.join(f'{label} {number}' for label, number in parts) + '.'
 
 
 # A run in one of these states read Meraki (in full, or all it could: what failed is read again next time).
@@ -400,6 +418,7 @@ def execute_run(run, locked=False):
         with timed(run, 'fetch'):
             snapshot = fetch_organization(
                 client, run.organization_id, run.network_ids, inventory=settings.sync_inventory, previous=previous,
+                stacks=settings.sync_switch_stacks,
             )
         del previous  # what the snapshot reuses of it, it holds: planning needs the memory
         run.organization_name = str(snapshot.organization.get('name') or '')[:255]
@@ -480,6 +499,33 @@ def approve_changes(run, change_ids=None):
     return review_queryset(run, change_ids).update(state=ChangeStateChoices.APPROVED)
 
 
+def references(change):
+    """(kind, Meraki identity) of each object a change's new values refer to (an interface's device, ...)."""
+    found = set()
+    for value in change.after.values():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, dict) and item.get('ref') and item.get('id') is not None:
+                found.add((item['ref'], item['id']))
+    return found
+
+
+def undecided_dependencies(run, changes):
+    """
+    The run's changes still waiting for a decision (pending or held) that `changes` need applied first: those that
+    create or change what their values refer to, and what those refer to in turn. A query per level (an address needs
+    its interface, which needs its device, which needs its site, type and role).
+    """
+    found, wanted = {}, set().union(*(references(change) for change in changes))
+    while wanted:
+        level = [change for change in run.changes.filter(
+            state__in=(ChangeStateChoices.PENDING, ChangeStateChoices.HELD),
+            kind__in={kind for kind, _ in wanted}, meraki_id__in={meraki_id for _, meraki_id in wanted},
+        ) if (change.kind, change.meraki_id) in wanted and change.pk not in found]
+        found.update((change.pk, change) for change in level)
+        wanted = set().union(*(references(change) for change in level))
+    return list(found.values())
+
+
 def reject_changes(run, change_ids=None):
     """
     Reject the run's pending and held changes (all, or those listed). Returns how many. A review left with nothing
@@ -533,9 +579,10 @@ def confirm_with_meraki(run, approved, settings):
     client = None
     try:
         client = dashboard_client()
-        with timed(run, 'fetch'):
+        with timed(run, REVIEW_CHECK):
             snapshot = fetch_organization(
                 client, run.organization_id, run.network_ids, inventory=settings.sync_inventory,
+                stacks=settings.sync_switch_stacks,
             )
     except FetchError as exc:
         raise ReviewNotConfirmed(str(exc)) from None
@@ -597,7 +644,7 @@ def execute_review(run):
         approved, records = confirm_with_meraki(run, approved, settings)
         run.log_line('info', f'Applying {len(approved)} approved changes.')
         save_progress(run, phase='apply', done=0, total=len(approved))
-        with timed(run, 'apply'):
+        with timed(run, REVIEW_APPLY):
             state = NetBoxState(run.organization_id, settings, with_objects=False)
             apply_changes(run, approved, state, sync_user(),
                           progress=lambda done, total: save_progress(run, done=done))

@@ -1,11 +1,15 @@
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from utilities.urls import get_model_urls
 
 from . import views
 
 urlpatterns = [
-    path('', views.DashboardView.as_view(), name='dashboard'),
+    # NetBox's menu marks an item active when its address begins the page's: the dashboard has an address of its own
+    # (the plugin's root would mark it on every plugin page), and the root leads to it.
+    path('', RedirectView.as_view(pattern_name='plugins:netbox_meraki:dashboard'), name='home'),
+    path('dashboard/', views.DashboardView.as_view(), name='dashboard'),
     path('sync/', views.SyncNowView.as_view(), name='sync'),
     path('review/', views.ReviewView.as_view(), name='review'),
 
@@ -13,6 +17,7 @@ urlpatterns = [
     path('runs/', include(get_model_urls('netbox_meraki', 'syncrun', detail=False))),
     path('runs/<int:pk>/', include(get_model_urls('netbox_meraki', 'syncrun'))),
     path('changes/', include(get_model_urls('netbox_meraki', 'change', detail=False))),
+    path('changes/<int:pk>/', include(get_model_urls('netbox_meraki', 'change'))),
 
     # Configuration, one page per tab
     path('settings/', views.ConnectionSettingsView.as_view(), name='settings'),

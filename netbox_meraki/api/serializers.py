@@ -117,9 +117,9 @@ class PluginSettingsSerializer(ChangeLogMessageSerializer, ValidatedModelSeriali
             'id', 'url', 'display_url', 'display', 'base_url', 'api_key_configured',
             'default_sync_mode', 'organization_ids', 'network_ids', 'adopt_existing', 'manufacturer_name',
             'role_names', 'status_map', 'delete_policy', 'deletion_threshold', 'vrf_per_network',
-            'sync_disabled_ssids', 'sync_inventory', 'inventory_site_name', 'tenant_per_organization',
-            'site_name_rules', 'interface_name_rules', 'prefix_filters', 'name_transforms', 'extra_tags',
-            'enable_scheduled_sync', 'sync_interval_minutes', 'scheduled_sync_mode', 'full_read_hours',
+            'sync_disabled_ssids', 'sync_inventory', 'sync_switch_stacks', 'inventory_site_name',
+            'tenant_per_organization', 'site_name_rules', 'interface_name_rules', 'prefix_filters', 'name_transforms',
+            'extra_tags', 'enable_scheduled_sync', 'sync_interval_minutes', 'scheduled_sync_mode', 'full_read_hours',
             'last_scheduled_sync', 'next_scheduled_sync', 'created', 'last_updated',
         )
         read_only_fields = ('id', 'last_scheduled_sync', 'next_scheduled_sync', 'created', 'last_updated')

@@ -6,6 +6,7 @@ from utilities.forms import BOOLEAN_WITH_BLANK_CHOICES, FilterForm
 from utilities.forms.rendering import FieldSet
 
 from ..choices import ChangeActionChoices, ChangeStateChoices, RunStatusChoices, RunTriggerChoices, SyncModeChoices
+from ..kinds import kind_name
 from ..models import Change, SyncRun
 
 __all__ = ('ChangeFilterForm', 'RunChangesFilterForm', 'SyncRunFilterForm', 'known_organizations')
@@ -57,7 +58,7 @@ class ChangeFilterForm(SavedFiltersMixin, FilterForm):
         super().__init__(*args, **kwargs)
         if kinds is None:
             kinds = Change.objects.order_by().values_list('kind', flat=True).distinct()
-        self.fields['kind'].choices = [(kind, kind) for kind in sorted(set(kinds))]
+        self.fields['kind'].choices = [(kind, kind_name(kind)) for kind in sorted(set(kinds), key=kind_name)]
 
 
 class RunChangesFilterForm(forms.Form):
@@ -69,4 +70,4 @@ class RunChangesFilterForm(forms.Form):
 
     def __init__(self, *args, kinds=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields['kind'].choices = [(kind, kind) for kind in sorted(set(kinds))]
+        self.fields['kind'].choices = [(kind, kind_name(kind)) for kind in sorted(set(kinds), key=kind_name)]

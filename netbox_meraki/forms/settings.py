@@ -11,11 +11,12 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from dcim.models import Device
 from utilities.forms.rendering import FieldSet
 
 from ..choices import DeletePolicyChoices
 from ..kinds import KINDS
-from ..models import PluginSettings
+from ..models import PluginSettings, SyncedObject
 from ..models.settings import (
     DEFAULT_DELETE_POLICY,
     DEFAULT_ROLE_NAMES,
@@ -72,6 +73,20 @@ def policy_help(kind):
             changes=', '.join(f'{field} becomes {value}' for field, value in spec.mark.items()))
     return _('Default: {default}. {marked} A deletion that would take along objects the plugin does not own is '
              'marked (or kept) instead.').format(default=default, marked=marked)
+
+
+def switch_stack_cost():
+    """What reading switch stacks costs, with the number of switch networks the plugin's devices are in today."""
+    networks = Device.objects.filter(
+        pk__in=SyncedObject.objects.filter(kind='device').values('object_id'),
+        role__name=PluginSettings.load().role_name('switch'),
+    ).values('site').distinct().count()
+    return _(
+        'Make each Meraki switch stack a virtual chassis of its switches. Meraki lists stacks per network only '
+        '(getNetworkSwitchStacks): one API call per network with switches on each read of it, {count} call(s) per '
+        'full read for the {count} network(s) with switches synced now. Off: virtual chassis are not read, and '
+        'neither made nor changed.'
+    ).format(count=networks)
 
 
 class SettingsTabForm(forms.Form):
@@ -163,7 +178,7 @@ class OrganizationSettingsForm(SettingsTabForm):
 class MappingSettingsForm(SettingsTabForm):
     plain = (
         'manufacturer_name', 'adopt_existing', 'vrf_per_network', 'sync_disabled_ssids', 'sync_inventory',
-        'inventory_site_name', 'tenant_per_organization',
+        'inventory_site_name', 'sync_switch_stacks', 'tenant_per_organization',
     )
 
     def __init__(self, *args, **kwargs):
@@ -184,6 +199,7 @@ class MappingSettingsForm(SettingsTabForm):
         for kind in TAGGED_KINDS:
             self.fields[f'tags_{kind}'] = TagSlugsField(label=kind_label(kind), help_text='')
         self.initial = {**self.initial_values(), **self.initial}
+        self.fields['sync_switch_stacks'].help_text = switch_stack_cost()
         self.fieldsets = (
             FieldSet(
                 'manufacturer_name', *(f'role_{p}' for p in DEFAULT_ROLE_NAMES),
@@ -194,7 +210,7 @@ class MappingSettingsForm(SettingsTabForm):
             FieldSet(*(f'tags_{k}' for k in TAGGED_KINDS), name=_('Extra tags per kind')),
             FieldSet(
                 'adopt_existing', 'vrf_per_network', 'sync_disabled_ssids', 'sync_inventory', 'inventory_site_name',
-                'tenant_per_organization', name=_('Coverage'),
+                'sync_switch_stacks', 'tenant_per_organization', name=_('Coverage'),
             ),
         )
 

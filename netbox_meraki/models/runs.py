@@ -170,10 +170,12 @@ class Change(ExportTemplatesMixin, models.Model):
         verbose_name_plural = _('changes')
 
     def __str__(self):
-        return f'{self.get_action_display()} {self.kind} {self.object_repr}'
+        from ..kinds import kind_in_text
+
+        return f'{self.get_action_display()} {kind_in_text(self.kind)} {self.object_repr}'
 
     def get_absolute_url(self):
-        return reverse('plugins:netbox_meraki:syncrun', args=[self.run_id]) + f'#change-{self.pk}'
+        return reverse('plugins:netbox_meraki:change', args=[self.pk])
 
     def get_state_color(self):
         return ChangeStateChoices.colors.get(self.state)

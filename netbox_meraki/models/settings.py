@@ -35,7 +35,7 @@ DEFAULT_STATUS_MAP = {
 NAME_TRANSFORM_KINDS = ('site', 'device', 'vlan', 'ssid')
 NAME_TRANSFORMS = ('keep', 'upper', 'lower', 'title')
 # Kinds that can carry extra tags (beyond the plugin's own "meraki" tag).
-TAGGED_KINDS = ('site', 'device', 'interface', 'ipaddress', 'vlan', 'prefix', 'wirelesslan', 'cable')
+TAGGED_KINDS = ('site', 'device', 'interface', 'ipaddress', 'macaddress', 'vlan', 'prefix', 'wirelesslan', 'cable')
 DEVICE_STATUSES = ('offline', 'active', 'planned', 'staged', 'failed', 'inventory', 'decommissioning')
 
 
@@ -49,8 +49,8 @@ def default_status_map():
 
 # What happens by default to an object Meraki no longer has, chosen for a NetBox people also edit (docs/sync-engine.md):
 # the objects people hang their own data on and look up by name (sites, devices, VLANs, prefixes, wireless LANs) are
-# marked, so a removal is visible and reversible; ports, addresses and cables, which only mirror Meraki and would
-# block their reuse if kept, are deleted. A deletion that would take along anything the plugin does not own is
+# marked, so a removal is visible and reversible; ports, addresses, MAC addresses and cables, which only mirror Meraki
+# and would block their reuse if kept, are deleted. A deletion that would take along anything the plugin does not own is
 # marked (or kept) instead, whatever the policy.
 # Object kinds whose removal from Meraki follows a delete policy, and their default policies.
 DEFAULT_DELETE_POLICY = {
@@ -58,6 +58,7 @@ DEFAULT_DELETE_POLICY = {
     'device': DeletePolicyChoices.MARK,
     'interface': DeletePolicyChoices.DELETE,
     'ipaddress': DeletePolicyChoices.DELETE,
+    'macaddress': DeletePolicyChoices.DELETE,
     'vlan': DeletePolicyChoices.MARK,
     'prefix': DeletePolicyChoices.MARK,
     'wirelesslan': DeletePolicyChoices.MARK,
@@ -65,6 +66,8 @@ DEFAULT_DELETE_POLICY = {
     # A configuration template Meraki no longer has: its group goes, unless sites the plugin does not clear (a
     # person's, or its own it keeps) are still in it.
     'sitegroup': DeletePolicyChoices.DELETE,
+    # A switch stack has no status to mark: a virtual chassis only groups devices, which stay.
+    'virtualchassis': DeletePolicyChoices.DELETE,
 }
 DELETE_POLICY_KINDS = tuple(DEFAULT_DELETE_POLICY)
 
@@ -155,6 +158,14 @@ class PluginSettings(ChangeLoggedModel):
         verbose_name=_('sync unassigned inventory'),
         default=False,
         help_text=_('Create devices with status "inventory" for claimed devices that are in no network.'),
+    )
+    sync_switch_stacks = models.BooleanField(
+        verbose_name=_('sync switch stacks'),
+        default=False,
+        help_text=_(
+            'Make each Meraki switch stack a virtual chassis of its switches. Costs one API call per network with '
+            'switches on each read of that network (getNetworkSwitchStacks: Meraki has no organization-wide list).'
+        ),
     )
     inventory_site_name = models.CharField(
         verbose_name=_('inventory site'),

@@ -1,4 +1,4 @@
-from functools import cache
+from functools import cache, cached_property
 from urllib.parse import quote
 
 import django_tables2 as tables
@@ -12,11 +12,11 @@ from netbox.tables import NetBoxTable, columns
 from utilities.views import get_viewname
 
 from ..choices import ChangeActionChoices, ChangeStateChoices
-from ..kinds import KINDS
+from ..kinds import KINDS, kind_name
 from ..models import Change
-from .display import EMPTY, render_field_changes
+from .display import EMPTY, reference_names, render_field_changes
 
-__all__ = ('ChangeTable', 'REMOVALS', 'cascade_summary', 'object_url')
+__all__ = ('ChangeTable', 'REMOVALS', 'UNDECIDED', 'cascade_summary', 'object_url', 'render_cascade')
 
 # States in which a person can still approve or reject a change.
 UNDECIDED = (ChangeStateChoices.PENDING, ChangeStateChoices.HELD)
@@ -190,13 +190,19 @@ class DecisionColumn(tables.Column):
         suffix = ''
         if request := getattr(table, 'context', {}).get('request'):
             suffix = f'?return_url={quote(request.get_full_path())}'
+        # Without a page reload (htmx): the decision is posted, and the row is replaced by the same row of the page
+        # the decision leads back to (gone when the list's filter no longer shows it); the toast comes with it.
+        # Without JavaScript, the buttons submit the table's form.
+        approve = reverse('plugins:netbox_meraki:change_bulk_approve') + suffix
+        reject = reverse('plugins:netbox_meraki:change_bulk_reject') + suffix
+        swap = format_html('hx-target="#change-{0}" hx-select="#change-{0}" hx-swap="outerHTML"', record.pk)
         return format_html(
-            '<button type="submit" class="btn btn-sm btn-green" formaction="{}" name="change" value="{}" '
-            'title="{}" aria-label="{}"><i class="mdi mdi-check"></i></button> '
-            '<button type="submit" class="btn btn-sm btn-red" formaction="{}" name="change" value="{}" '
-            'title="{}" aria-label="{}"><i class="mdi mdi-close"></i></button>',
-            reverse('plugins:netbox_meraki:change_bulk_approve') + suffix, record.pk, _('Approve'), _('Approve'),
-            reverse('plugins:netbox_meraki:change_bulk_reject') + suffix, record.pk, _('Reject'), _('Reject'),
+            '<button type="submit" class="btn btn-sm btn-green" formaction="{}" hx-post="{}" {} name="change" '
+            'value="{}" title="{}" aria-label="{}"><i class="mdi mdi-check"></i></button> '
+            '<button type="submit" class="btn btn-sm btn-red" formaction="{}" hx-post="{}" {} name="change" '
+            'value="{}" title="{}" aria-label="{}"><i class="mdi mdi-close"></i></button>',
+            approve, approve, swap, record.pk, _('Approve'), _('Approve'),
+            reject, reject, swap, record.pk, _('Reject'), _('Reject'),
         )
 
 
@@ -227,6 +233,12 @@ class ChangeTable(NetBoxTable):
         default_columns = ('id', 'run', 'action', 'kind', 'object_repr', 'meraki_id', 'fields', 'state', 'reason')
         row_attrs = {'id': lambda record: f'change-{record.pk}'}
 
+    def render_kind(self, value):
+        return kind_name(value)
+
+    def value_kind(self, value):
+        return value
+
     def render_object_repr(self, value, record):
         if url := object_url(record):
             return format_html('<a href="{}">{}</a>', url, value)
@@ -239,9 +251,17 @@ class ChangeTable(NetBoxTable):
     def value_reason(self, value):
         return value
 
+    @cached_property
+    def reference_names(self):
+        """The names of what the changes shown refer to (see reference_names()): this page's, looked up at once."""
+        rows = self.page.object_list if getattr(self, 'page', None) else self.data
+        return reference_names([getattr(row, 'record', row) for row in rows])
+
     def render_fields(self, record):
         # A removal's detail: the fields it sees, then everything NetBox would delete with the object.
-        return format_html('{}{}', render_field_changes(record), render_cascade(record)) or EMPTY
+        return format_html(
+            '{}{}', render_field_changes(record, self.reference_names), render_cascade(record),
+        ) or EMPTY
 
     def render_cascade(self, record):
         summary = render_cascade_summary(record)

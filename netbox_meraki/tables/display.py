@@ -1,32 +1,80 @@
 """How runs and changes read on a page: field values, before/after pairs, change counts, durations."""
 
+from collections import defaultdict
+
+from django.db.models import Count
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy as _
 
 from utilities.string import humanize_duration
 
-from ..choices import ChangeActionChoices
+from ..choices import ChangeActionChoices, ChangeStateChoices, SyncModeChoices
+from ..kinds import KINDS, kind_in_text
+from ..models import Change, SyncedObject
 
 __all__ = (
-    'action_totals', 'display_value', 'render_action_totals', 'render_field_changes', 'run_duration', 'total_changes',
+    'action_totals', 'display_value', 'field_label', 'outcome_counts', 'outcome_parts', 'reference_names',
+    'render_action_totals', 'render_field_changes', 'render_outcome', 'run_duration', 'total_changes',
 )
 
 EMPTY = '—'
 
 
-def display_value(value):
-    """A stored field value as text: references by their Meraki identity, lists joined, nothing as a dash."""
+def display_value(value, names=None):
+    """
+    A stored field value as HTML: a reference by its object's name (`names`, see reference_names()) with its Meraki
+    identity on hover, lists joined, nothing as a dash.
+    """
     if value is None or value == '' or value == []:
         return EMPTY
     if isinstance(value, dict) and 'ref' in value:
+        kind = kind_in_text(value['ref'])
         if value.get('id') is None and value.get('pk') is not None:
-            return f'{value["ref"]} #{value["pk"]} (not synced)'
-        return f'{value["ref"]} {value.get("id")}'
+            return format_html('{} #{} (not synced)', kind, value['pk'])
+        name = (names or {}).get((value['ref'], value.get('id')))
+        if name is None:
+            return format_html('{} {}', kind, value.get('id'))
+        return format_html('<span title="Meraki {}">{} {}</span>', value.get('id'), kind, name)
     if isinstance(value, (list, tuple)):
-        return ', '.join(display_value(item) for item in value)
+        return format_html_join(', ', '{}', ((display_value(item, names),) for item in value))
     if isinstance(value, bool):
         return 'true' if value else 'false'
     return str(value)
+
+
+def reference_names(changes):
+    """
+    {(kind, Meraki identity): name} of the objects the changes' values refer to: the name a change of the same runs
+    gives the object (one it creates or changes), else the name of the object the plugin owns in NetBox. A query for
+    each, and one per kind of owned object named.
+    """
+    wanted = set()
+    for change in changes:
+        for values in (change.before, change.after):
+            for value in values.values():
+                for item in value if isinstance(value, list) else [value]:
+                    if isinstance(item, dict) and item.get('ref') and item.get('id') is not None:
+                        wanted.add((item['ref'], item['id']))
+    if not wanted:
+        return {}
+    kinds, identities = {kind for kind, _ in wanted}, {meraki_id for _, meraki_id in wanted}
+    names = {}
+    planned = Change.objects.filter(run_id__in={change.run_id for change in changes}, kind__in=kinds,
+                                    meraki_id__in=identities)
+    for kind, meraki_id, label in planned.values_list('kind', 'meraki_id', 'object_repr'):
+        if (kind, meraki_id) in wanted:
+            names[kind, meraki_id] = label
+    owned = defaultdict(dict)  # kind -> object id -> Meraki identity
+    rows = SyncedObject.objects.filter(kind__in=kinds, meraki_id__in=identities).values_list(
+        'kind', 'meraki_id', 'object_id')
+    for kind, meraki_id, object_id in rows:
+        if (kind, meraki_id) in wanted and (kind, meraki_id) not in names and kind in KINDS:
+            owned[kind][object_id] = meraki_id
+    for kind, identities_by_pk in owned.items():
+        for pk, obj in KINDS[kind].model.objects.in_bulk(list(identities_by_pk)).items():
+            names[kind, identities_by_pk[pk]] = str(obj)
+    return names
 
 
 def field_label(name):
@@ -34,26 +82,29 @@ def field_label(name):
     return name[3:] if name.startswith('cf_') else name
 
 
-def render_field_changes(change):
-    """One line per field: `name: before → after` (only the after value for a creation, the before for a removal)."""
+def render_field_changes(change, names=None):
+    """
+    One line per field: `name: before → after` (only the after value for a creation, the before for a removal);
+    references by name (see display_value()).
+    """
     lines = []
     for name in change.fields:
         label = field_label(name)
         if change.action == ChangeActionChoices.CREATE or name not in change.before:
             lines.append(format_html(
                 '<div><span class="text-secondary">{}:</span> <span class="text-success">{}</span></div>',
-                label, display_value(change.after.get(name)),
+                label, display_value(change.after.get(name), names),
             ))
         elif change.action == ChangeActionChoices.DELETE or name not in change.after:
             lines.append(format_html(
                 '<div><span class="text-secondary">{}:</span> <span class="text-danger">{}</span></div>',
-                label, display_value(change.before.get(name)),
+                label, display_value(change.before.get(name), names),
             ))
         else:
             lines.append(format_html(
                 '<div><span class="text-secondary">{}:</span> <span class="text-danger">{}</span> '
                 '<i class="mdi mdi-arrow-right" aria-label="becomes"></i> <span class="text-success">{}</span></div>',
-                label, display_value(change.before.get(name)), display_value(change.after.get(name)),
+                label, display_value(change.before.get(name), names), display_value(change.after.get(name), names),
             ))
     return mark_safe(''.join(lines))
 
@@ -81,6 +132,40 @@ def render_action_totals(counts):
         ' ', '<span class="badge text-bg-{}">{} {}</span>',
         ((colors.get(action, 'secondary'), number, action) for action, number in totals.items()),
     )
+
+
+def outcome_counts(runs):
+    """{run id: {change state: number}} for these runs: what became of their changes, in one query."""
+    counts = defaultdict(dict)
+    rows = Change.objects.filter(run__in=[run.pk for run in runs]).order_by().values_list('run_id', 'state')
+    for run_id, state, number in rows.annotate(number=Count('pk')):
+        counts[run_id][state] = number
+    return counts
+
+
+def outcome_parts(run, states):
+    """
+    (label, colour, number) for what became of a run's changes, in the order of the change states: an undecided change
+    reads as 'planned only' in a dry run, 'awaiting decision' in a review and 'not applied' otherwise.
+    """
+    parts = []
+    for state, label, color in ChangeStateChoices.CHOICES:
+        if not (number := states.get(state)):
+            continue
+        if state == ChangeStateChoices.PENDING:
+            label = {SyncModeChoices.DRY_RUN: _('planned only'), SyncModeChoices.REVIEW: _('awaiting decision')}.get(
+                run.mode, _('not applied'))
+        parts.append((str(label).lower(), color, number))
+    return parts
+
+
+def render_outcome(run, states):
+    """Badges such as `120 applied  2 failed  1 held`, coloured like the change states."""
+    parts = outcome_parts(run, states)
+    if not parts:
+        return EMPTY
+    return format_html_join(' ', '<span class="badge text-bg-{}">{} {}</span>',
+                            ((color, number, label) for label, color, number in parts))
 
 
 def run_duration(run):

@@ -1,3 +1,5 @@
+from functools import cached_property
+
 import django_tables2 as tables
 from django.urls import reverse
 from django.utils.html import format_html
@@ -6,7 +8,16 @@ from django.utils.translation import gettext_lazy as _
 from netbox.tables import NetBoxTable, columns
 
 from ..models import SyncRun
-from .display import EMPTY, action_totals, render_action_totals, run_duration, total_changes
+from .display import (
+    EMPTY,
+    action_totals,
+    outcome_counts,
+    outcome_parts,
+    render_action_totals,
+    render_outcome,
+    run_duration,
+    total_changes,
+)
 
 __all__ = ('ReviewRunTable', 'SyncRunTable')
 
@@ -30,8 +41,10 @@ class SyncRunTable(NetBoxTable):
     started = columns.DateTimeColumn(verbose_name=_('Started'))
     completed = columns.DateTimeColumn(verbose_name=_('Completed'))
     duration = tables.Column(verbose_name=_('Duration'), accessor='pk', orderable=False)
-    changes = tables.Column(verbose_name=_('Changes'), accessor='counts', orderable=False)
+    changes = tables.Column(verbose_name=_('Planned'), accessor='counts', orderable=False)
     changes_total = tables.Column(verbose_name=_('Total changes'), accessor='counts', orderable=False)
+    # What became of the changes, beside what was planned: a dry run, a half-decided review and an applied run differ.
+    outcome = tables.Column(verbose_name=_('Outcome'), accessor='pk', orderable=False)
     api_calls = tables.Column(verbose_name=_('API calls'))
     api_rate_limited = tables.Column(verbose_name=_('429 answers'))
     error = tables.Column(verbose_name=_('Error'))
@@ -45,11 +58,12 @@ class SyncRunTable(NetBoxTable):
         model = SyncRun
         fields = (
             'pk', 'id', 'organization', 'organization_id', 'networks', 'mode', 'full_read', 'status', 'trigger', 'user',
-            'phase', 'progress', 'created', 'started', 'completed', 'duration', 'changes', 'changes_total', 'api_calls',
-            'api_rate_limited', 'error', 'request_id',
+            'phase', 'progress', 'created', 'started', 'completed', 'duration', 'changes', 'changes_total', 'outcome',
+            'api_calls', 'api_rate_limited', 'error', 'request_id',
         )
         default_columns = (
-            'id', 'organization', 'mode', 'status', 'trigger', 'user', 'created', 'duration', 'changes', 'api_calls',
+            'id', 'organization', 'mode', 'status', 'trigger', 'user', 'created', 'duration', 'changes', 'outcome',
+            'api_calls',
         )
 
     def render_organization(self, value, record):
@@ -75,6 +89,19 @@ class SyncRunTable(NetBoxTable):
     def value_changes(self, value):
         return ' '.join(f'{action}={number}' for action, number in action_totals(value).items())
 
+    @cached_property
+    def outcomes(self):
+        """What became of the changes of the runs shown (see outcome_counts()): this page's, looked up at once."""
+        rows = self.page.object_list if getattr(self, 'page', None) else self.data
+        return outcome_counts([getattr(row, 'record', row) for row in rows])
+
+    def render_outcome(self, record):
+        return render_outcome(record, self.outcomes.get(record.pk, {}))
+
+    def value_outcome(self, record):
+        return ' '.join(f'{label.replace(" ", "_")}={number}'
+                        for label, _color, number in outcome_parts(record, self.outcomes.get(record.pk, {})))
+
     def render_error(self, value):
         return format_html('<span class="text-danger">{}</span>', value[:200]) if value else EMPTY
 
@@ -94,4 +121,4 @@ class ReviewRunTable(SyncRunTable):
 
     class Meta(SyncRunTable.Meta):
         fields = (*SyncRunTable.Meta.fields, 'undecided')
-        default_columns = ('id', 'organization', 'mode', 'trigger', 'user', 'created', 'changes', 'undecided')
+        default_columns = ('id', 'organization', 'mode', 'trigger', 'created', 'changes', 'outcome', 'undecided')

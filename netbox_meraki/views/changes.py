@@ -1,7 +1,9 @@
 from collections import defaultdict
+from urllib.parse import urlparse
 
 from django.contrib import messages
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
+from django.urls import resolve
 from django.utils.translation import ngettext
 
 from netbox.object_actions import BulkExport
@@ -9,15 +11,19 @@ from netbox.views import generic
 from netbox.views.generic.base import BaseMultiObjectView
 from utilities.views import GetReturnURLMixin, register_model_view
 
+from ..choices import ChangeStateChoices, RunStatusChoices
 from ..filtersets import ChangeFilterSet
 from ..forms import ChangeFilterForm
+from ..kinds import kind_name
 from ..models import Change, SyncRun
 from ..permissions import APPROVE_CHANGE
 from ..secrets import redact
-from ..sync import SyncRefused, approve_changes, reject_changes
+from ..sync import SyncRefused, approve_changes, references, reject_changes, undecided_dependencies
 from ..tables import ChangeTable
+from ..tables.changes import UNDECIDED, object_url, render_cascade
+from ..tables.display import display_value, field_label, reference_names
 
-__all__ = ('ChangeApproveView', 'ChangeListView', 'ChangeRejectView')
+__all__ = ('ChangeApproveView', 'ChangeListView', 'ChangeRejectView', 'ChangeView')
 
 
 @register_model_view(Change, 'list', path='', detail=False)
@@ -27,6 +33,53 @@ class ChangeListView(generic.ObjectListView):
     filterset_form = ChangeFilterForm
     table = ChangeTable
     actions = (BulkExport,)
+
+
+@register_model_view(Change)
+class ChangeView(generic.ObjectView):
+    """One change: its fields before and after, its object and run, the changes it depends on, its history."""
+
+    queryset = Change.objects.select_related('run')
+    actions = ()
+    template_name = 'netbox_meraki/change.html'
+
+    def get_extra_context(self, request, instance):
+        dependencies = depends_on(instance)
+        history = Change.objects.restrict(request.user, 'view').filter(
+            kind=instance.kind, meraki_id=instance.meraki_id,
+        ).exclude(pk=instance.pk).select_related('run').order_by('-run__created')[:HISTORY]
+        names = reference_names([instance])
+        return {
+            'kind_name': kind_name(instance.kind),
+            'object_url': object_url(instance),
+            'fields': [(
+                field_label(name),
+                display_value(instance.before[name], names) if name in instance.before else None,
+                display_value(instance.after[name], names) if name in instance.after else None,
+            ) for name in instance.fields],
+            'cascade': render_cascade(instance),
+            'dependencies': dependencies,
+            'history': history,
+            'can_decide': instance.state in UNDECIDED and instance.run.status == RunStatusChoices.AWAITING_REVIEW
+                          and request.user.has_perm(APPROVE_CHANGE),
+        }
+
+
+# How many earlier and later changes of the same object a change's page lists.
+HISTORY = 20
+
+
+def depends_on(change):
+    """
+    The changes of the same run that create or change what this change refers to (an interface's device, an address's
+    interface): approving it alone would leave it waiting for them.
+    """
+    wanted = references(change)
+    if not wanted:
+        return []
+    return [other for other in change.run.changes.filter(
+        kind__in={kind for kind, _ in wanted}, meraki_id__in={meraki_id for _, meraki_id in wanted},
+    ).exclude(pk=change.pk) if (other.kind, other.meraki_id) in wanted]
 
 
 class ChangeDecisionView(GetReturnURLMixin, BaseMultiObjectView):
@@ -46,8 +99,17 @@ class ChangeDecisionView(GetReturnURLMixin, BaseMultiObjectView):
     def selected(self, request):
         if change := request.POST.get('change'):
             return self.queryset.filter(pk=int(change)) if change.isdigit() else self.queryset.none()
-        if '_all' in request.POST and request.POST.get('run', '').isdigit():
-            return self.queryset.filter(run_id=int(request.POST['run']))
+        if request.POST.get('run', '').isdigit():
+            run = self.queryset.filter(run_id=int(request.POST['run']))
+            if '_dependencies' in request.POST:
+                # What the run's approved changes need applied first, still waiting for a decision.
+                run_object = SyncRun.objects.get(pk=int(request.POST['run']))
+                needed = undecided_dependencies(run_object, run_object.changes.filter(
+                    state=ChangeStateChoices.APPROVED))
+                return run.filter(pk__in=[change.pk for change in needed])
+            if '_all' in request.POST:
+                # Every change the list's filter shows (all of the run's without one), not only this page's.
+                return ChangeFilterSet(request.POST, run).qs
         pks = [int(pk) for pk in request.POST.getlist('pk') if pk.isdigit()]
         return self.queryset.filter(pk__in=pks)
 
@@ -62,7 +124,24 @@ class ChangeDecisionView(GetReturnURLMixin, BaseMultiObjectView):
             except SyncRefused as exc:
                 messages.error(request, redact(exc))
         messages.success(request, self.message(count) % {'count': count})
+        if request.htmx and request.POST.get('change', '').isdigit():
+            return decided_row(request, int(request.POST['change']), self.get_return_url(request))
         return redirect(self.get_return_url(request))
+
+
+def decided_row(request, pk, return_url):
+    """
+    A change decided from its row without a page reload: the row as the list it was on shows it now (its new state, no
+    buttons), and the toast saying what was done (an out-of-band swap, as NetBox's own messages).
+    """
+    change = Change.objects.restrict(request.user, 'view').select_related('run').get(pk=pk)
+    table = ChangeTable([change])
+    table.columns.show('pk')
+    table.configure(request)
+    table.reviewable = True
+    if resolve(urlparse(return_url).path).url_name == 'syncrun_changes':
+        table.columns.hide('run')  # as the run's own changes list shows them
+    return render(request, 'netbox_meraki/inc/decided_row.html', {'table': table})
 
 
 @register_model_view(Change, 'bulk_approve', path='approve', detail=False)

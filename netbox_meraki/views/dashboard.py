@@ -11,7 +11,7 @@ from ..choices import RunStatusChoices
 from ..models import PluginSettings, SyncedObject, SyncRun
 from ..sync import ACTIVE
 from ..tables import SyncRunTable
-from ..tables.display import action_totals, run_duration
+from ..tables.display import action_totals, outcome_counts, render_outcome, run_duration
 from .connection import connection_context
 from .mixins import LiveRunsMixin, PermissionRequiredView
 
@@ -62,6 +62,7 @@ class DashboardView(LiveRunsMixin, PermissionRequiredView):
             'last_run': last_run,
             'last_run_duration': run_duration(last_run) if last_run else '',
             'last_run_totals': action_totals(last_run.counts) if last_run else {},
+            'last_run_outcome': render_outcome(last_run, outcome_counts([last_run])[last_run.pk]) if last_run else '',
             'last_contact': runs.filter(status__in=REACHED_MERAKI, api_calls__gt=0).only('pk', 'completed').first(),
             'last_failure': runs.filter(status=RunStatusChoices.FAILED).only('pk', 'completed', 'error').first(),
             'active_runs': runs.filter(status__in=ACTIVE),

@@ -13,10 +13,20 @@ from utilities.views import ViewTab, register_model_view
 from ..choices import ChangeActionChoices, ChangeStateChoices, RunStatusChoices
 from ..filtersets import ChangeFilterSet, SyncRunFilterSet
 from ..forms import ChangeFilterForm, RunChangesFilterForm, SyncRunFilterForm
+from ..kinds import kind_name
 from ..models import Change, SyncRun
 from ..permissions import APPROVE_CHANGE, RUN_SYNC
 from ..secrets import redact
-from ..sync import SyncRefused, apply_review, cancel_run, interrupt_dead_runs
+from ..sync import (
+    RATE_LIMIT_WAIT,
+    REVIEW_APPLY,
+    REVIEW_CHECK,
+    SyncRefused,
+    apply_review,
+    cancel_run,
+    interrupt_dead_runs,
+    undecided_dependencies,
+)
 from ..tables import ChangeTable, ReviewRunTable, SyncRunTable
 from ..tables.changes import REMOVALS, UNDECIDED
 from ..tables.display import action_totals, run_duration
@@ -69,14 +79,21 @@ def review_context(request, run):
     }
 
 
+# Query parameters of a changes list that are not filters: its page, size and order.
+NOT_FILTERS = ('page', 'per_page', 'sort', 'return_url', 'tableconfig_id')
+
+# The run's phases in the order they happen, its review's after them.
+PHASE_ORDER = ('fetch', 'plan', 'apply', RATE_LIMIT_WAIT, REVIEW_CHECK, REVIEW_APPLY)
+
+
 def count_rows(run):
-    """The run's planned changes as rows: object type, then the number per action."""
+    """The run's planned changes as rows: object type (its kind and name), then the number per action."""
     actions = [action for action in ChangeActionChoices.values() if any(
         action in per_kind for per_kind in (run.counts or {}).values()
     )]
     rows = [
-        (kind, [per_kind.get(action, 0) for action in actions])
-        for kind, per_kind in sorted((run.counts or {}).items())
+        (kind, kind_name(kind), [per_kind.get(action, 0) for action in actions])
+        for kind, per_kind in sorted((run.counts or {}).items(), key=lambda item: kind_name(item[0]))
     ]
     return actions, rows
 
@@ -146,7 +163,8 @@ class SyncRunView(LiveRunsMixin, generic.ObjectView):
                 (state, label, color, review['states'][state])
                 for state, label, color in ChangeStateChoices.CHOICES if review['states'].get(state)
             ],
-            'timings': sorted((instance.timings or {}).items()),
+            'timings': sorted((instance.timings or {}).items(), key=lambda item: (
+                PHASE_ORDER.index(item[0]) if item[0] in PHASE_ORDER else len(PHASE_ORDER), item[0])),
             'can_cancel': not instance.is_finished and request.user.has_perm(RUN_SYNC),
         }
 
@@ -205,8 +223,20 @@ class SyncRunChangesView(generic.ObjectChildrenView):
 
     def get_extra_context(self, request, instance):
         kinds = instance.changes.order_by().values_list('kind', flat=True).distinct()
+        review = review_context(request, instance)
+        if review['can_review']:
+            # "Approve all" and "Reject all" take what the filter shows, on every page: they post the filter.
+            filters = [(key, value) for key, values in request.GET.lists() for value in values
+                       if key not in NOT_FILTERS]
+            undecided = instance.changes.filter(state__in=UNDECIDED)
+            review.update(
+                filters=filters,
+                matching=ChangeFilterSet(request.GET, undecided).qs.count() if filters else review['undecided'],
+                needed=len(undecided_dependencies(instance, instance.changes.filter(
+                    state=ChangeStateChoices.APPROVED))) if review['approved'] and review['undecided'] else 0,
+            )
         return {
-            **review_context(request, instance),
+            **review,
             'change_filter_form': RunChangesFilterForm(request.GET, kinds=kinds),
         }
 

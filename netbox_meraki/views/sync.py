@@ -68,8 +68,7 @@ class SyncNowView(LiveRunsMixin, PermissionRequiredView):
                     full_read=form.cleaned_data['full_read'],
                 )
             except SyncAlreadyRunning as exc:
-                running = exc.run
-                form.add_error(None, redact(exc))
+                running = exc  # said once, with a link to the run (the template)
             except (SyncRefused, FetchError) as exc:
                 form.add_error(None, redact(exc))
             else:
@@ -78,7 +77,8 @@ class SyncNowView(LiveRunsMixin, PermissionRequiredView):
                 messages.success(request, ngettext(
                     'Sync of {organizations} queued.', 'Syncs of {count} organizations queued: {organizations}.',
                     len(runs),
-                ).format(count=len(runs), organizations=', '.join(run.organization_id for run in runs)))
+                ).format(count=len(runs), organizations=', '.join(
+                    dict(choices).get(run.organization_id, run.organization_id) for run in runs)))
                 if len(runs) == 1:
                     return redirect(runs[0].get_absolute_url())
                 return redirect(runs_url(runs))

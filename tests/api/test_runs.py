@@ -99,7 +99,7 @@ def test_changes_filter_by_run_kind_action_state_and_search(api, runs):
     assert len(ids(api.get('/changes/', q='Q2DD'))) == 3
     detail = api.get(f'/changes/{first.changes.first().pk}/').json()
     assert detail['run']['id'] == first.pk
-    assert detail['display_url'].endswith(f'#change-{detail["id"]}')
+    assert detail['display_url'].endswith(f'/plugins/meraki/changes/{detail["id"]}/')
 
 
 def test_reading_needs_the_view_permissions(api, runs):

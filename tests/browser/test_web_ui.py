@@ -132,7 +132,7 @@ def test_sync_review_and_apply_in_the_browser(
     page.fill('input[name=password]', 'ui-admin-password')
     shoot(page, '01-login')
     page.click('button[type=submit]')
-    page.wait_for_url('**/plugins/meraki/')
+    page.wait_for_url('**/plugins/meraki/dashboard/')
     assert page.get_by_role('heading', name='Last run').is_visible()
     shoot(page, '02-dashboard-empty')
 
@@ -172,8 +172,12 @@ def test_sync_review_and_apply_in_the_browser(
     page.get_by_text(f'{sites.count()} changes approved.').wait_for()
     page.goto(f'{url}/plugins/meraki/runs/{run.pk}/changes/?kind=device')
     device = run.changes.filter(kind='device').first()
+    # One change decided in place: the row changes, the page is not loaded again.
+    page.evaluate('window.notReloaded = true')
     page.locator(f'#change-{device.pk} button[title=Reject]').click()
     page.get_by_text('1 change rejected.').wait_for()
+    page.locator(f'#change-{device.pk}', has_text='Rejected').wait_for()
+    assert page.evaluate('window.notReloaded') is True
     device.refresh_from_db()
     assert device.state == ChangeStateChoices.REJECTED
     assert set(sites.values_list('state', flat=True)) == {ChangeStateChoices.APPROVED}
@@ -192,19 +196,28 @@ def test_sync_review_and_apply_in_the_browser(
 
     # The other pages.
     pages = {
-        '11-dashboard': '/plugins/meraki/',
+        '11-dashboard': '/plugins/meraki/dashboard/',
         '12-runs': '/plugins/meraki/runs/',
         '13-review-list': '/plugins/meraki/review/',
         '14-settings-organizations': '/plugins/meraki/settings/organizations/',
         '15-settings-mapping': '/plugins/meraki/settings/mapping/',
         '16-settings-cleanup': '/plugins/meraki/settings/cleanup/',
         '17-settings-scheduling': '/plugins/meraki/settings/scheduling/',
+        '18-change': device.get_absolute_url(),
     }
     for name, path in pages.items():
         page.goto(f'{url}{path}')
         shoot(page, name)
         assert API_KEY not in page.content()
-    readme_figure(page, f'{url}/plugins/meraki/', 'dashboard')
+    # The menu marks the page's own item, not the dashboard on every plugin page.
+    active = page.locator('.navbar-nav .dropdown-item.active')
+    page.goto(f'{url}/plugins/meraki/runs/')
+    active.first.wait_for(state='attached')
+    assert [text.strip() for text in active.all_inner_texts()] == ['Runs']
+    page.goto(f'{url}/plugins/meraki/changes/')
+    active.first.wait_for(state='attached')
+    assert [text.strip() for text in active.all_inner_texts()] == ['Changes']
+    readme_figure(page, f'{url}/plugins/meraki/dashboard/', 'dashboard')
 
     page.goto(f'{url}/plugins/meraki/settings/')
     page.get_by_role('button', name='Test connection').click()

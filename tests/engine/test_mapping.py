@@ -266,12 +266,25 @@ def test_lan_ip_on_an_uplink_is_not_added_twice():
         'primary_ip4': Ref('ipaddress', 'Q2AA-AAAA-AAAA:man1:ipv4')}
 
 
-def test_an_uplink_ipv4_address_stays_primary_over_a_lan_ip_no_uplink_has():
+def test_a_lan_ip_no_uplink_has_is_primary_on_a_management_interface_beside_the_uplinks():
+    # A cellular gateway: its uplink has the carrier's address, its LAN IP is where it is managed.
     uplinks = [{'serial': 'Q2AA-AAAA-AAAA', 'uplinks': [
         {'interface': 'cellular', 'addresses': [{'protocol': 'ipv4', 'address': '100.64.1.2'}]},
     ]}]
     records, _ = map_snapshot(snapshot(uplinks=uplinks), OPTIONS)
-    assert 'Q2AA-AAAA-AAAA:management' not in records['interface']
+    assert set(records['interface']) == {'Q2AA-AAAA-AAAA:cellular', 'Q2AA-AAAA-AAAA:management'}
+    assert records['ipaddress']['Q2AA-AAAA-AAAA:cellular:ipv4'].values['address'] == '100.64.1.2/32'
+    assert records['primaryip']['Q2AA-AAAA-AAAA'].values == {
+        'primary_ip4': Ref('ipaddress', 'Q2AA-AAAA-AAAA:management:ipv4')}
+
+
+def test_an_uplink_ipv4_address_is_primary_without_a_lan_ip():
+    uplinks = [{'serial': 'Q2AA-AAAA-AAAA', 'uplinks': [
+        {'interface': 'cellular', 'addresses': [{'protocol': 'ipv4', 'address': '100.64.1.2'}]},
+    ]}]
+    records, _ = map_snapshot(snapshot(devices=[device(lanIp=None)], uplinks=uplinks), OPTIONS)
+    assert set(records['interface']) == {'Q2AA-AAAA-AAAA:cellular'}
+    assert records['macaddress'] == {} and records['primarymac'] == {}
     assert records['primaryip']['Q2AA-AAAA-AAAA'].values == {
         'primary_ip4': Ref('ipaddress', 'Q2AA-AAAA-AAAA:cellular:ipv4')}
 

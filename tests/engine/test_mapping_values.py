@@ -9,7 +9,7 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 
 from dcim.models import Device
-from ipam.models import IPAddress
+from ipam.models import IPAddress, Prefix
 from wireless.models import WirelessLAN
 
 from netbox_meraki.choices import ChangeStateChoices, RunStatusChoices, SyncModeChoices
@@ -52,6 +52,12 @@ def expected_security(ssid):
     return auth_type, {'WPA1 only': 'tkip', 'WPA1 and WPA2': 'auto'}.get(ssid['wpaEncryptionMode'], 'aes')
 
 
+def lan_address(vrf, lan_ip):
+    """A LAN IP as the sync gives it: with the mask of the smallest of its network's prefixes that holds it."""
+    lengths = [prefix.prefix.prefixlen for prefix in Prefix.objects.filter(vrf=vrf, prefix__net_contains=lan_ip)]
+    return f'{lan_ip}/{max(lengths, default=32)}'
+
+
 def set_uplinks(simulator, org_id, serial, change):
     """Change a device's uplinks in the simulator's data, as Meraki would report them from then on."""
     with simulator.dashboard.lock:
@@ -73,9 +79,10 @@ def test_first_sync_gives_devices_meraki_s_primary_ips_and_ssids_their_security(
         assert device.primary_ip4 is not None, serial
         assert device.primary_ip4.assigned_object.device_id == device.pk
         ipv4, lan_ip = uplink_hosts(view.uplinks.get(serial, []), 'ipv4'), ipaddress.ip_address(lan_ip)
-        # The LAN IP when an uplink has it or none has an address, else the uplink's (a cellular gateway's).
-        assert str(device.primary_ip4.address.ip) == str(lan_ip if lan_ip in ipv4 or not ipv4 else ipv4[0])
-        assert (device.primary_ip4.assigned_object.name == 'Management') == (not ipv4)
+        # The LAN IP: on the uplink that has it, else on a management interface (a cellular gateway's uplink has the
+        # carrier's address).
+        assert str(device.primary_ip4.address.ip) == str(lan_ip)
+        assert (device.primary_ip4.assigned_object.name == 'Management') == (lan_ip not in ipv4)
 
     with_ipv6 = {serial: hosts[0] for serial, uplinks in view.uplinks.items()
                  if (hosts := uplink_hosts(uplinks, 'ipv6'))}
@@ -125,7 +132,7 @@ def test_a_device_without_an_uplink_address_is_managed_at_its_lan_ip(meraki_conf
         interface = device.primary_ip4.assigned_object
         assert (interface.device_id, interface.name, interface.type, interface.mgmt_only) == (
             device.pk, 'Management', 'virtual', True)
-        assert str(device.primary_ip4.address) == f'{view.devices[serial]["lanIp"]}/32'
+        assert str(device.primary_ip4.address) == lan_address(device.primary_ip4.vrf, view.devices[serial]['lanIp'])
         assert device.primary_ip4.vrf.name == device.site.name  # a private address, in the network's VRF
     assert {i.name for i in synced[ap].interfaces.all() if i.ip_addresses.exists()} == {'Management'}
 
@@ -150,7 +157,7 @@ def test_an_address_back_on_its_uplink_takes_the_management_address_place_in_one
     assert run.status == RunStatusChoices.COMPLETED, list(
         run.changes.exclude(state='applied').values_list('kind', 'reason'))
     device = devices()[ap]
-    assert str(device.primary_ip4.address) == f'{lan_ip}/32'
+    assert str(device.primary_ip4.address) == lan_address(device.primary_ip4.vrf, lan_ip)
     assert device.primary_ip4.assigned_object.name != 'Management'
     assert not IPAddress.objects.filter(pk=management.pk).exists()
     again = MerakiSyncService().sync_all(mode=SyncModeChoices.AUTO, organization_ids=[org_id], background=False)[0]

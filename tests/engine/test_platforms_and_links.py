@@ -165,5 +165,6 @@ def test_the_meraki_panel_links_to_the_dashboard(client, django_user_model, mera
 
     for obj, url in ((device, view.devices[serial]['url']), (site, network_url)):
         page = client.get(obj.get_absolute_url()).content.decode()
-        assert f'<a href="{url}" target="_blank" rel="noopener noreferrer" id="meraki-dashboard-link">' in page
-        assert 'Open in Meraki Dashboard' in page
+        assert f'<a href="{url}" target="_blank" rel="noopener noreferrer" class="btn btn-outline-primary" ' \
+               f'id="meraki-dashboard-button">' in page
+        assert page.count('Open in Meraki Dashboard') == 1

@@ -76,12 +76,13 @@ def test_first_auto_sync_creates_exactly_what_meraki_holds(meraki_config, org_id
         assert device.site_id == site_id
         assert device.tags.filter(slug='meraki').exists()
 
-    # Uplinks (switch ports, SVIs and radios are checked in test_coverage.py).
+    # Uplinks (switch ports, SVIs and radios are checked in test_coverage.py; management interfaces of LAN IPs no uplink
+    # carries in test_network_model.py).
     interfaces = set(SyncedObject.objects.filter(kind='interface').values_list('meraki_id', flat=True))
-    assert {i for i in interfaces if '/' not in i and not i.endswith(('radio0', ':lan')) and ':vlan' not in i} == (
-        expected_interfaces(view))
+    assert {i for i in interfaces if '/' not in i and not i.endswith(('radio0', ':lan', ':management'))
+            and ':vlan' not in i} == expected_interfaces(view)
     addresses = set(SyncedObject.objects.filter(kind='ipaddress').values_list('meraki_id', flat=True))
-    assert {a for a in addresses if not a.endswith(':appliance')} == expected_addresses(view)
+    assert {a for a in addresses if not a.endswith((':appliance', ':management:ipv4'))} == expected_addresses(view)
     with_lan_ip = [serial for serial, uplinks in view.uplinks.items()
                    if any(a['protocol'] == 'ipv4' for u in uplinks for a in u.get('addresses') or [])]
     assert with_lan_ip
@@ -93,6 +94,10 @@ def test_first_auto_sync_creates_exactly_what_meraki_holds(meraki_config, org_id
     entries = ObjectChange.objects.filter(request_id=run.request_id)
     assert entries.filter(changed_object_type=ContentType.objects.get_for_model(Device)).count() >= len(devices)
     assert set(entries.values_list('user_name', flat=True)) == {'meraki-sync'}
+    # The log ends with what became of the changes.
+    applied = run.changes.filter(state=ChangeStateChoices.APPLIED).count()
+    assert applied == run.changes.count() > 0
+    assert run.log[-1]['message'] == f'Applied {applied}, failed 0, conflict 0, skipped 0, held 0.'
 
 
 def test_resync_without_changes_writes_nothing(meraki_config, org_id):
@@ -169,6 +174,9 @@ def test_dry_run_changes_nothing_in_netbox(meraki_config, org_id):
     assert run.status == RunStatusChoices.COMPLETED
     assert run.changes.filter(action=ChangeActionChoices.CREATE).count() > 0
     assert table_counts() == before
+    planned = run.changes.filter(state=ChangeStateChoices.PENDING).count()
+    assert run.log[-1]['message'] == (
+        f'Applied 0, failed 0, conflict 0, skipped 0, held 0, planned only (dry run) {planned}.')
     assert not SyncedObject.objects.exists()
 
 
@@ -189,7 +197,11 @@ def test_review_applies_exactly_the_approved_changes(meraki_config, org_id):
     assert owned(Site).count() == sum(1 for change in wanted if change.kind == 'site')
     assert owned(Interface).count() == 0
     assert run.changes.filter(state=ChangeStateChoices.APPLIED).count() == len(wanted) + len(some_devices)
-    assert run.changes.filter(state=ChangeStateChoices.PENDING).count() > 0
+    pending = run.changes.filter(state=ChangeStateChoices.PENDING).count()
+    assert pending > 0
+    applied = len(wanted) + len(some_devices)
+    assert run.log[-1]['message'] == (
+        f'Applied {applied}, failed 0, conflict 0, skipped 0, held 0, awaiting review {pending}.')
 
 
 def test_an_object_edited_since_the_plan_is_a_conflict(meraki_config, simulator, org_id, meraki_view):

@@ -15,7 +15,19 @@ from django.db import connection
 from django.test import override_settings
 
 from core.models import Job, ObjectChange
-from dcim.models import Cable, Device, DeviceRole, DeviceType, Interface, Manufacturer, Platform, Site, SiteGroup
+from dcim.models import (
+    Cable,
+    Device,
+    DeviceRole,
+    DeviceType,
+    Interface,
+    MACAddress,
+    Manufacturer,
+    Platform,
+    Site,
+    SiteGroup,
+    VirtualChassis,
+)
 from extras.models import CustomField
 from ipam.models import VLAN, VRF, IPAddress, Prefix, VLANGroup
 from tenancy.models import Tenant
@@ -25,7 +37,7 @@ from wireless.models import WirelessLAN, WirelessLANGroup
 from meraki_sim import Scale, Simulator
 from netbox_meraki.choices import DeletePolicyChoices, RunStatusChoices, SyncModeChoices
 from netbox_meraki.fetch import fetch_organization
-from netbox_meraki.kinds import KINDS, to_json
+from netbox_meraki.kinds import KINDS, UPDATE_KINDS, to_json
 from netbox_meraki.mapping import KIND_ORDER, REFERENCE_KINDS, map_snapshot
 from netbox_meraki.models import DEFAULT_ROLE_NAMES, Change, NetworkRead, PluginSettings, SyncedObject, SyncRun
 from netbox_meraki.plan import NetBoxState
@@ -34,12 +46,12 @@ from netbox_meraki.sync import MerakiSyncService, apply_review, approve_changes,
 from ..conftest import API_KEY, clear_task_queues
 
 SOAK = os.environ.get('NETBOX_MERAKI_SOAK') == '1'
-# Kinds the plugin owns, and the primary IP (an update of the device), in apply order.
+# Kinds the plugin owns, and the primary IP and MAC (updates of the device and interface), in apply order.
 OWNED_KINDS = tuple(kind for kind in KIND_ORDER if kind not in REFERENCE_KINDS)
 # The NetBox models the plugin writes, in an order they can be deleted in.
 WRITTEN_MODELS = (
-    Cable, IPAddress, Device, Interface, Prefix, VLAN, WirelessLAN, VLANGroup, WirelessLANGroup, VRF, Site, SiteGroup,
-    Tenant, DeviceType, Platform, Manufacturer, DeviceRole,
+    Cable, IPAddress, MACAddress, VirtualChassis, Device, Interface, Prefix, WirelessLAN, VLAN, VLANGroup,
+    WirelessLANGroup, VRF, Site, SiteGroup, Tenant, DeviceType, Platform, Manufacturer, DeviceRole,
 )
 # A small organization for tests that sync many times: three networks of every product mix, ten devices.
 SMALL_SCALE = Scale(organizations=1, networks=3, devices=10)
@@ -91,7 +103,7 @@ def netbox_state(org_id):
     state = NetBoxState(org_id, PluginSettings.load())
     if manufacturer := state.pk('manufacturer', 'meraki'):
         for device_type in DeviceType.objects.filter(manufacturer_id=manufacturer):
-            state.remember('devicetype', device_type.model, device_type)
+            state.written('devicetype', device_type.model, device_type.pk)
     for product_type in DEFAULT_ROLE_NAMES:
         state.pk('role', product_type)
     return state
@@ -102,12 +114,12 @@ def owned_values(org_id):
     state = netbox_state(org_id)
     values = {}
     for kind in OWNED_KINDS:
-        source = 'device' if kind == 'primaryip' else kind
+        source = UPDATE_KINDS.get(kind, kind)
         for meraki_id, pk in state.ids[source].items():
-            obj = state.objects[source][pk]
-            if kind == 'primaryip' and obj.primary_ip4_id is None:
-                continue  # a sync sets a primary IP, and never clears one by itself
-            values[(kind, meraki_id)] = state.current_values(kind, obj)
+            row = state.objects[source][pk]
+            if kind in UPDATE_KINDS and row[f'{KINDS[kind].fields[0]}_id'] is None:
+                continue  # a sync sets a primary IP (IPv4) or MAC, and never clears one by itself
+            values[(kind, meraki_id)] = state.current_values(kind, row)
     return values
 
 
@@ -124,7 +136,8 @@ def desired_state(org_id):
     settings = PluginSettings.load()
     client = dashboard_client()
     try:
-        snapshot = fetch_organization(client, org_id, settings.network_ids, inventory=settings.sync_inventory)
+        snapshot = fetch_organization(client, org_id, settings.network_ids, inventory=settings.sync_inventory,
+                                      stacks=settings.sync_switch_stacks)
     finally:
         client.close()
     assert snapshot.complete and not snapshot.network_errors, (snapshot.errors, snapshot.network_errors)
@@ -137,6 +150,8 @@ def desired_state(org_id):
             if any(end.kind == 'netboxinterface' and state.neighbour(end.meraki_id, None)[0] is None for end in ends):
                 continue  # a neighbour that is not in NetBox: nothing to connect to
             values = {name: to_json(value) for name, value in record.values.items()}
+            if kind == 'vcmember' and not any(values.values()):
+                continue  # a switch in no stack: in no virtual chassis, as owned_values() leaves it out
             create_only = set(KINDS[kind].create_only) | set(getattr(record, 'create_only', ()))
             if kind == 'cable':
                 create_only -= {'a', 'b'}  # a cable's ends are its identity: they always match

@@ -38,7 +38,10 @@ FROM_NEIGHBOURS = {'cable', 'interface'}
 
 
 class EveryMutation(Mutations):
-    """The convergence test's mutations, and the simulator's others: its raw edits, new VLANs, foreign neighbours."""
+    """
+    The convergence test's mutations, and the simulator's others: its raw edits, new VLANs, foreign neighbours, switch
+    stacks.
+    """
 
     def step(self):
         org = self.org
@@ -49,8 +52,14 @@ class EveryMutation(Mutations):
             extra.append('edit_network')
         if any(org.vlans.values()):
             extra += ['edit_vlan', 'add_vlan']
+        if any(s['enabled'] for ssids in org.ssids.values() for s in ssids):
+            extra.append('edit_ssid')
         if any(serial in org.devices for serial in org.switch_ports):
             extra.append('connect_neighbour')
+        if self.unstacked_networks():
+            extra.append('create_switch_stack')
+        if any(org.stacks.values()):
+            extra += ['rename_switch_stack', 'remove_switch_from_stack', 'delete_switch_stack']
         if extra and self.data.draw(st.booleans(), label='other mutation'):
             operation = self.data.draw(st.sampled_from(extra), label='mutation')
             return operation, getattr(self, operation)()
@@ -87,9 +96,52 @@ class EveryMutation(Mutations):
         return self.sim.add_vlan(network_id, vlan_id, self.unique('Lab'), str(subnet),
                                  appliance_ip=str(subnet.network_address + 1))
 
+    def edit_ssid(self):
+        network_id, number = self.enabled_ssid()
+        vids = [int(v['id']) for v in self.org.vlans.get(network_id, [])] + [3999]  # 3999: a VLAN it does not have
+        fields = self.data.draw(st.sampled_from([
+            {'ipAssignmentMode': 'Bridge mode', 'useVlanTagging': True,
+             'defaultVlanId': self.data.draw(st.sampled_from(vids), label='vlan')},
+            {'ipAssignmentMode': 'NAT mode', 'useVlanTagging': False},
+            {'availableOnAllAps': False, 'availabilityTags': ['lobby']},
+        ]), label='fields')
+        return self.sim.edit_ssid(network_id, number, **fields)
+
     def connect_neighbour(self):
         serial, port_id = self.switch_port()
         return self.sim.connect_neighbour(serial, port_id, self.unique('core-sw'), 'GigabitEthernet1/0/1')
+
+    def unstacked_networks(self):
+        """{network id: its switches in no stack}, for the networks with two or more of them."""
+        stacked = {serial for stacks in self.org.stacks.values() for stack in stacks for serial in stack['serials']}
+        unstacked = {}
+        for serial, device in self.org.devices.items():
+            if device['productType'] == 'switch' and serial not in stacked:
+                unstacked.setdefault(device['networkId'], []).append(serial)
+        return {network_id: sorted(serials) for network_id, serials in unstacked.items() if len(serials) >= 2}
+
+    def create_switch_stack(self):
+        networks = self.unstacked_networks()
+        network_id = self.pick(networks, 'network')
+        serials = self.data.draw(st.permutations(networks[network_id]), label='stack order')
+        size = self.data.draw(st.integers(2, min(4, len(serials))), label='stack size')
+        return self.sim.create_switch_stack(network_id, self.unique('Stack'), serials[:size])
+
+    def stack(self):
+        stacks = {stack['id']: (network_id, stack) for network_id, items in self.org.stacks.items() for stack in items}
+        return stacks[self.pick(stacks, 'stack')]
+
+    def rename_switch_stack(self):
+        network_id, stack = self.stack()
+        return self.sim.rename_switch_stack(network_id, stack['id'], self.unique('Stack'))
+
+    def remove_switch_from_stack(self):
+        network_id, stack = self.stack()
+        return self.sim.remove_switch_from_stack(network_id, stack['id'], self.pick(stack['serials'], 'switch'))
+
+    def delete_switch_stack(self):
+        network_id, stack = self.stack()
+        return self.sim.delete_switch_stack(network_id, stack['id'])
 
 
 def test_every_mutation_of_the_simulator_is_drawn():
@@ -112,6 +164,7 @@ def test_a_change_driven_sync_leaves_netbox_as_a_full_read_would(seed, networks,
         org_id = sim.org_ids[0]
         settings = PluginSettings.load()
         settings.deletion_threshold = 100
+        settings.sync_switch_stacks = True
         settings.save()
         mutations = EveryMutation(sim, org_id, data)
         assert sync_and_review(org_id).full_read

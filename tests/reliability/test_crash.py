@@ -22,14 +22,14 @@ from django.test import Client
 from django.urls import reverse
 
 from core.models import ObjectChange
-from dcim.models import Cable, Device, Interface, Site
+from dcim.models import Cable, Device, Interface, MACAddress, Site
 from ipam.models import VLAN, VRF, IPAddress, Prefix, VLANGroup
 from users.models import User
 from wireless.models import WirelessLAN, WirelessLANGroup
 
 from netbox_meraki.apply import BATCH_SIZE
 from netbox_meraki.choices import ChangeActionChoices, ChangeStateChoices, RunStatusChoices
-from netbox_meraki.kinds import KINDS
+from netbox_meraki.kinds import KINDS, UPDATE_KINDS
 from netbox_meraki.locks import release_organization, try_lock_organization
 from netbox_meraki.mapping import REFERENCE_KINDS
 from netbox_meraki.models import PluginSettings, SyncedObject, SyncRun
@@ -42,7 +42,7 @@ REPO = Path(__file__).resolve().parents[2]
 TRIALS = soak(3, 20)
 # The models a sync creates objects of, whose rows are counted before and after a trial.
 CREATED_MODELS = (
-    Site, VRF, VLANGroup, WirelessLANGroup, Device, VLAN, Prefix, WirelessLAN, Interface, IPAddress, Cable,
+    Site, VRF, VLANGroup, WirelessLANGroup, Device, VLAN, Prefix, WirelessLAN, Interface, IPAddress, MACAddress, Cable,
 )
 # Models whose changelog entries come only from the sync's own changes (cables and interfaces also log side effects).
 LOGGED_MODELS = (Site, VRF, VLANGroup, WirelessLANGroup, Device, VLAN, Prefix, WirelessLAN, IPAddress)
@@ -134,8 +134,7 @@ def assert_consistent(run, before_ids):
     owned = {(row.kind, row.meraki_id): row.object_id for row in SyncedObject.objects.all()}
 
     for change in changes:
-        kind = 'device' if change.kind == 'primaryip' else change.kind
-        model = KINDS[kind].model
+        model = KINDS[change.kind].model
         obj = model.objects.filter(pk=change.object_id).first() if change.object_id else None
         done = change.state == ChangeStateChoices.APPLIED
         if change.action == ChangeActionChoices.CREATE:
@@ -149,8 +148,8 @@ def assert_consistent(run, before_ids):
             assert (obj is None) == done, change
             assert ((change.kind, change.meraki_id) in owned) != done, change
         else:
-            if obj is None and not done and change.kind == 'primaryip':
-                continue  # the primary IP of a device this run had not created yet
+            if obj is None and not done and change.kind in UPDATE_KINDS:
+                continue  # the primary IP (MAC) of a device (interface) this run had not created yet
             expected = change.after if done else change.before
             now = state.current_values(change.kind, obj, list(change.after))
             assert {name: now[name] for name in expected} == expected, (change, now)
@@ -165,7 +164,7 @@ def assert_consistent(run, before_ids):
 
     # The changelog holds the applied changes and nothing else.
     logged = ObjectChange.objects.filter(request_id=run.request_id)
-    touched = {(KINDS['device' if c.kind == 'primaryip' else c.kind].model, c.object_id) for c in applied}
+    touched = {(KINDS[c.kind].model, c.object_id) for c in applied}
     deleted_addresses = {
         change.object_id for change in applied
         if change.kind == 'ipaddress' and change.action == ChangeActionChoices.DELETE

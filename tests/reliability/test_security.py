@@ -153,7 +153,11 @@ def test_a_user_who_may_only_look_can_act_nowhere(run, meraki_config):
     looked, acted = [], []
     for name, path in urls(run):
         client = api if name.startswith(API) else browser
-        looked.append((name, client.get(path).status_code))
+        response = client.get(path)
+        if name == f'{UI}:home':  # the plugin's root only leads to the dashboard, which checks its permission
+            assert response.status_code == 302 and response.url == reverse(f'{UI}:dashboard')
+            continue
+        looked.append((name, response.status_code))
         for method in ('post', 'put', 'patch', 'delete'):
             response = getattr(client, method)(path, body_for(name, run), **(
                 {'format': 'json'} if client is api else {}))

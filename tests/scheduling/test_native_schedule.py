@@ -152,6 +152,15 @@ def test_a_real_worker_runs_the_scheduled_sync_in_the_scheduled_mode(child_env, 
     assert run.changes.exists()
     # One background job per organization, run by the same worker.
     assert run.job.name == SyncJob.name and run.job.status == JobStatusChoices.STATUS_COMPLETED
+    # The run's job says what the run did (NetBox's job statuses have no partial or awaiting review) and links it.
+    planned = run.changes.count()
+    assert run.job.data == {
+        'run': run.pk, 'url': run.get_absolute_url(), 'organization': run.organization_name,
+        'organization_id': org_id, 'mode': SyncModeChoices.DRY_RUN, 'status': RunStatusChoices.COMPLETED,
+        'planned': run.counts, 'outcome': {'pending': planned}, 'error': '',
+    }
+    assert run.job.log_entries[-1]['message'] == (
+        f'Run #{run.pk} of {run.organization_name}: completed. {run.get_absolute_url()}')
     # Dry run: planned, nothing written.
     assert not Site.objects.exists() and not Device.objects.exists()
 

@@ -130,3 +130,17 @@ def test_switch_ports_cabled_to_access_points_are_trunks():
             if (own['serial'], own['portId']) in ports and other['serial']:
                 if org.devices[other['serial']]['productType'] == 'wireless':
                     assert ports[(own['serial'], own['portId'])]['type'] == 'trunk'
+
+
+def test_generated_stacks_are_switches_of_their_network():
+    stacks = 0
+    for seed in (3, 7):
+        for org in generate(seed=seed, scale='small').orgs.values():
+            for network_id, network_stacks in org.stacks.items():
+                switches = {serial for serial, device in org.devices.items()
+                            if device['networkId'] == network_id and device['productType'] == 'switch'}
+                for stack in network_stacks:
+                    stacks += 1
+                    assert 2 <= len(stack['serials']) <= 4
+                    assert set(stack['serials']) <= switches
+    assert stacks

@@ -112,3 +112,36 @@ def test_unknown_ids_raise_lookup_error(sim):
         sim.rename_device('Q2XX-0000-0000', 'x')
     with pytest.raises(LookupError):
         sim.rename_network('N_0', 'x')
+
+
+def switches_of(org, network_id):
+    return sorted(s for s, device in org.devices.items()
+                  if device['networkId'] == network_id and device['productType'] == 'switch')
+
+
+def test_switch_stacks_are_created_renamed_thinned_and_deleted_through_the_log(sim, api, org, org_id):
+    network_id = max(sorted(org.networks), key=lambda n: len(switches_of(org, n)))
+    while len(switches_of(org, network_id)) < 3:
+        sim.add_device(network_id, model='MS120-8LP')
+    serials = switches_of(org, network_id)[:3]
+    stack = sim.create_switch_stack(network_id, 'Core', [serials[2], serials[0], serials[1]])
+    (listed,) = api.switch.getNetworkSwitchStacks(network_id)
+    assert listed['id'] == stack['id'] and listed['name'] == 'Core'
+    assert listed['serials'] == [serials[2], serials[0], serials[1]]
+    assert [member['serial'] for member in listed['members']] == listed['serials']
+    with pytest.raises(ValueError):
+        sim.create_switch_stack(network_id, 'Again', serials[:2])  # already stacked
+
+    sim.rename_switch_stack(network_id, stack['id'], 'Core A')
+    sim.remove_switch_from_stack(network_id, stack['id'], serials[0])
+    sim.remove_device(serials[1])  # a switch leaving its network leaves its stack too
+    (listed,) = api.switch.getNetworkSwitchStacks(network_id)
+    assert (listed['name'], listed['serials']) == ('Core A', [serials[2]])
+
+    sim.delete_switch_stack(network_id, stack['id'])
+    assert api.switch.getNetworkSwitchStacks(network_id) == []
+    changes = api.organizations.getOrganizationConfigurationChanges(org_id, perPage=10)
+    labels = [change['label'] for change in changes if change['networkId'] == network_id]
+    assert labels[:5] == ['Switch stack deleted', 'Device removed', 'Switch stack member removed',
+                          'Switch stack name', 'Switch stack created']
+

@@ -10,9 +10,10 @@ from django.utils import timezone
 
 from core.models import ObjectChange
 from dcim.models import Device, Interface, Site
+from utilities.templatetags.builtins.filters import isodatetime
 
 from netbox_meraki.choices import SyncModeChoices
-from netbox_meraki.models import SyncedObject
+from netbox_meraki.models import SyncedObject, SyncRun
 
 from .conftest import run_sync
 
@@ -23,6 +24,11 @@ pytestmark = pytest.mark.django_db
 def synced(meraki_config, org_id):
     """A first sync, applied: it creates every site and device."""
     return run_sync(org_id, SyncModeChoices.AUTO)
+
+
+def text(html):
+    """What a piece of a page reads, without its tags."""
+    return ' '.join(re.sub(r'<[^>]+>', '', html).split())
 
 
 def recent_runs(page):
@@ -83,3 +89,47 @@ def test_the_run_page_links_to_what_it_changed_in_netbox_changelog(admin_client,
     for device in Device.objects.filter(tags__slug='meraki'):
         assert device.name in changelog
     assert 'Made by hand' not in changelog
+
+
+def test_an_owned_object_says_at_the_top_when_meraki_was_read_and_when_a_sync_changed_it(
+    admin_client, simulator, org_id, synced,
+):
+    device = Device.objects.filter(tags__slug='meraki').order_by('name').first()
+    simulator.rename_device(device.serial, 'renamed-by-meraki')
+    renamed = run_sync(org_id, SyncModeChoices.AUTO)
+    unchanged = run_sync(org_id, SyncModeChoices.AUTO)
+    device.refresh_from_db()
+    row = SyncedObject.objects.get(kind='device', meraki_id=device.serial)
+
+    page = admin_client.get(device.get_absolute_url()).content.decode()
+    line = re.search(r'id="meraki-identity-line">(.*?)</div>', page, re.S).group(1)
+    # Read by the last run, changed by the one before it: the two times differ.
+    assert f'<code>{row.network_id}</code>' in line
+    assert f'Last read from Meraki: {text(isodatetime(unchanged.started))}' in text(line)
+    assert f'Last changed by a sync: {text(isodatetime(row.last_synced))}' in text(line)
+    assert row.last_run == renamed and row.last_synced < unchanged.started
+    assert page.index('meraki-identity-line') < page.index('<div class="card">')
+
+
+def test_sync_this_network_from_a_site_or_device_page(admin_client, user, user_client, grant, simulator, org_id,
+                                                     synced, django_capture_on_commit_callbacks):
+    device = Device.objects.filter(tags__slug='meraki').order_by('name').first()
+    network_id = SyncedObject.objects.get(kind='device', meraki_id=device.serial).network_id
+    page = admin_client.get(device.site.get_absolute_url()).content.decode()
+    form = re.search(r'<form action="([^"]+)" method="post" class="d-inline" id="meraki-sync-network">(.*?)</form>',
+                     page, re.S)
+    assert form, 'no Sync this network button'
+    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', form.group(2)))
+    assert fields['organization_ids'] == org_id and fields['network_ids'] == network_id
+    assert 'Sync this network' in form.group(2)
+    assert 'id="meraki-sync-network"' in admin_client.get(device.get_absolute_url()).content.decode()
+
+    with django_capture_on_commit_callbacks():
+        response = admin_client.post(form.group(1), fields)
+    run = SyncRun.objects.latest('created')
+    assert response.status_code == 302 and response.url == run.get_absolute_url()
+    assert run.network_ids == [network_id] and run.organization_id == org_id
+
+    # Only for users who may run syncs.
+    grant(user, 'dcim.view_device')
+    assert 'meraki-sync-network' not in user_client.get(device.get_absolute_url()).content.decode()

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
+from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
 
@@ -35,7 +36,7 @@ def test_sync_now_offers_the_organizations_the_key_sees(operator, meraki_config,
     assert API_KEY not in page
 
 
-def test_sync_now_queues_a_job_and_goes_to_the_run(operator, user, meraki_config, org_id,
+def test_sync_now_queues_a_job_and_goes_to_the_run(operator, user, meraki_config, simulator, org_id,
                                                    django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks() as queued:
         response = operator.post(SYNC, {'mode': SyncModeChoices.DRY_RUN, 'organization_ids': [org_id],
@@ -48,6 +49,9 @@ def test_sync_now_queues_a_job_and_goes_to_the_run(operator, user, meraki_config
     assert run.network_ids == ['N_1', 'N_2']
     assert run.full_read is False
     assert run.job is not None and queued
+    # The toast names the organization as people know it.
+    toast = [str(message) for message in get_messages(response.wsgi_request)]
+    assert toast == [f"Sync of {simulator.dashboard.orgs[org_id].organization['name']} ({org_id}) queued."]
     page = operator.get(run.get_absolute_url()).content.decode()
     assert 'Waiting for a worker' in page and 'hx-trigger="every 2s"' in page
 
@@ -76,6 +80,8 @@ def test_sync_now_while_a_sync_runs_names_the_running_run(operator, meraki_confi
     assert f'run #{running.pk}' in page and 'already pending' in page
     assert running.get_absolute_url() in page
     assert SyncRun.objects.count() == 1
+    # Said once, in the alert that links the run, not again as a form error.
+    assert page.count('is already pending') == 1 and 'alert-danger' not in page
 
 
 def test_sync_now_reports_an_unreachable_dashboard(operator, meraki_config, simulator):

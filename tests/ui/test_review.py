@@ -13,7 +13,9 @@ from utilities.testing.utils import disable_warnings
 
 from netbox_meraki.choices import ChangeActionChoices, ChangeStateChoices, RunStatusChoices, SyncModeChoices
 from netbox_meraki.models import Change, SyncRun
-from netbox_meraki.sync import execute_review
+from netbox_meraki.sync import apply_review, execute_review
+
+from .conftest import run_sync
 
 pytestmark = pytest.mark.django_db
 
@@ -104,8 +106,16 @@ def test_applying_the_approved_changes_runs_them_as_a_job_and_shows_each_outcome
     assert review_run.job is not None and queued
 
     # What the worker does with the job.
+    planned = dict(review_run.timings)
+    assert {'fetch', 'plan'} <= set(planned) and 'apply' not in planned
     execute_review(review_run)
     assert set(sites.values_list('state', flat=True)) == {ChangeStateChoices.APPLIED}
+    # The planning times stay as they were; the review's are apart.
+    assert {phase: review_run.timings[phase] for phase in planned} == planned
+    assert {'review: read Meraki again', 'review: apply'} <= set(review_run.timings)
+    page = reviewer.get(review_run.get_absolute_url()).content.decode()
+    phases = re.findall(r'<tr><th scope="row">([^<]+)</th><td>[\d.]+ s</td></tr>', page)
+    assert phases[:2] == ['fetch', 'plan'] and phases[-2:] == ['review: read Meraki again', 'review: apply']
     assert Site.objects.filter(tags__slug='meraki').count() == sites.count()
     # The device needs its device type and role, which were not approved: it is skipped, with the reason.
     skipped = devices.first()
@@ -220,3 +230,87 @@ def test_the_changes_export_carries_the_cascade_summary(reviewer, removals_run):
     assert 'Also deletes' in rows[0]
     assert any('old-switch' in line and '3 IP addresses, 1 prefix (2 not owned by the plugin)' in line for line in rows)
     assert not any('<' in line for line in rows), 'HTML in the export'
+
+
+def test_a_change_has_a_page_with_its_fields_dependencies_history_and_decision(reviewer, review_run, meraki_config,
+                                                                               org_id):
+    address = review_run.changes.filter(kind='ipaddress', action=ChangeActionChoices.CREATE).first()
+    url = address.get_absolute_url()
+    assert url == reverse('plugins:netbox_meraki:change', kwargs={'pk': address.pk})
+    # Linked from the run's changes.
+    changes_url = reverse('plugins:netbox_meraki:syncrun_changes', kwargs={'pk': review_run.pk})
+    assert f'href="{url}"' in reviewer.get(changes_url, {'kind': 'ipaddress'}).content.decode()
+
+    page = reviewer.get(url).content.decode()
+    assert 'IP address' in page and address.object_repr in page and address.meraki_id in page
+    fields = page.split('id="change-fields"', 1)[1].split('</table>', 1)[0]
+    assert 'assigned_object' in fields and address.after['address'] in fields
+    # The interface it is on, planned by the same run, is a dependency, shown by name.
+    interface = review_run.changes.get(kind='interface', meraki_id=address.after['assigned_object']['id'])
+    dependencies = page.split('id="change-dependencies"', 1)[1].split('</ul>', 1)[0]
+    assert interface.get_absolute_url() in dependencies
+    assert f'interface {interface.object_repr}' in fields
+    assert 'No other run planned a change of this object.' in page
+
+    # Decided from its page.
+    response = reviewer.post(APPROVE, {'change': address.pk, 'return_url': url})
+    assert response.status_code == 302 and response.url == url
+    address.refresh_from_db()
+    assert address.state == ChangeStateChoices.APPROVED
+    assert 'formaction' not in reviewer.get(url).content.decode()
+
+    # A later run's change of the same object lists this one in its history.
+    review_run.status = RunStatusChoices.COMPLETED
+    review_run.save()
+    later = run_sync(org_id)
+    again = later.changes.get(kind='ipaddress', meraki_id=address.meraki_id)
+    history = reviewer.get(again.get_absolute_url()).content.decode().split('id="change-history"', 1)[1]
+    assert address.get_absolute_url() in history.split('</table>', 1)[0]
+
+
+def test_a_decision_from_a_row_answers_htmx_with_that_row_and_its_toast(reviewer, review_run):
+    change = review_run.changes.filter(kind='site').first()
+    changes_url = reverse('plugins:netbox_meraki:syncrun_changes', kwargs={'pk': review_run.pk})
+    response = reviewer.post(f'{REJECT}?return_url={changes_url}', {'change': change.pk}, HTTP_HX_REQUEST='true')
+    assert response.status_code == 200
+    page = response.content.decode()
+    row = re.search(rf'<tr [^>]*id="change-{change.pk}"[^>]*>(.*?)</tr>', page, re.S).group(1)
+    assert 'Rejected' in row and 'title="Reject"' not in row and f'/runs/{review_run.pk}/"' not in row
+    assert 'id="django-messages"' in page and '1 change rejected.' in page
+    change.refresh_from_db()
+    assert change.state == ChangeStateChoices.REJECTED
+
+
+def test_approving_what_a_filter_shows_then_what_the_approved_changes_need(reviewer, review_run):
+    changes_url = reverse('plugins:netbox_meraki:syncrun_changes', kwargs={'pk': review_run.pk})
+    sites = set(review_run.changes.filter(kind='site').values_list('pk', flat=True))
+    assert 0 < len(sites) < review_run.changes.count()
+    page = reviewer.get(changes_url, {'kind': 'site', 'per_page': 1}).content.decode()
+    form = re.search(r'<form [^>]*id="approve-matching">(.*?)</form>', page, re.S).group(1)
+    assert f'Approve the {len(sites)} matching' in form
+    fields = re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', form)
+    assert ('kind', 'site') in fields and not [name for name, _ in fields if name in ('page', 'per_page')]
+
+    # Every matching change, not only the page's one.
+    reviewer.post(APPROVE, {**dict(fields), '_all': ''})
+    assert {pk for pk, state in states(review_run).items() if state == ChangeStateChoices.APPROVED} == sites
+
+    # A device approved alone needs its type, role and platform, and they the manufacturer: the page offers them.
+    device = review_run.changes.filter(kind='device').exclude(after__platform=None).first()
+    reviewer.post(APPROVE, {'change': device.pk})
+    page = reviewer.get(changes_url).content.decode()
+    wanted = {('devicetype', device.after['device_type']['id']), ('role', device.after['role']['id']),
+              ('platform', device.after['platform']['id']), ('manufacturer', 'meraki')}
+    needed = {change.pk for change in review_run.changes.all() if (change.kind, change.meraki_id) in wanted}
+    assert len(needed) == 4
+    assert needed and f'Approve the {len(needed)} changes the approved ones need' in page
+    form = re.search(r'<form [^>]*id="approve-dependencies">(.*?)</form>', page, re.S).group(1)
+    reviewer.post(APPROVE, {**dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', form)),
+                            '_dependencies': ''})
+    approved = {pk for pk, state in states(review_run).items() if state == ChangeStateChoices.APPROVED}
+    assert approved == sites | {device.pk} | needed
+    assert 'id="approve-dependencies"' not in reviewer.get(changes_url).content.decode()
+
+    apply_review(SyncRun.objects.get(pk=review_run.pk), background=False)
+    device.refresh_from_db()
+    assert device.state == ChangeStateChoices.APPLIED, device.reason

@@ -4,6 +4,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from core.models import ObjectType
+from dcim.models import Site
 from utilities.testing import ViewTestCases
 from utilities.testing.utils import disable_warnings
 
@@ -14,7 +16,7 @@ from netbox_meraki.choices import (
     RunTriggerChoices,
     SyncModeChoices,
 )
-from netbox_meraki.models import Change, SyncRun
+from netbox_meraki.models import Change, SyncedObject, SyncRun
 
 from .conftest import API_KEY
 
@@ -114,6 +116,21 @@ def test_a_runs_page_says_whether_it_read_every_network(admin_client, hold_organ
     assert read(running) == 'Changed networks only, unless a full read is due'
 
 
+def test_a_run_without_changes_says_why_and_only_a_completed_one_says_netbox_matches(admin_client):
+    def said(run):
+        page = admin_client.get(run.get_absolute_url()).content.decode()
+        return ' '.join(page.split('id="syncrun-no-changes">', 1)[1].split('</div>', 1)[0].split())
+
+    assert said(make_run(1)) == 'Nothing to change: NetBox matches Meraki.'
+    partial = make_run(2, status=RunStatusChoices.PARTIAL,
+                       error='Meraki could not be read in full: switch_ports of network N_2: 500 Server Error')
+    assert said(partial) == ('Nothing to change in what was read. What Meraki could not give was not compared with '
+                             'NetBox: Meraki could not be read in full: switch_ports of network N_2: 500 Server Error')
+    for number, status in ((3, RunStatusChoices.FAILED), (4, RunStatusChoices.CANCELLED)):
+        text = said(make_run(number, status=status, error='401 Unauthorized'))
+        assert text.startswith('Nothing was planned: the run') and 'NetBox matches' not in text
+
+
 def test_a_running_run_polls_its_progress_and_a_finished_one_stops(admin_client, hold_organization_lock):
     hold_organization_lock('101')
     run = make_run(1, status=RunStatusChoices.RUNNING, phase='fetch', started=timezone.now(),
@@ -139,8 +156,12 @@ def test_a_running_run_polls_its_progress_and_a_finished_one_stops(admin_client,
     assert 'hx-trigger="every 2s"' not in admin_client.get(run.get_absolute_url()).content.decode()
 
 
-def test_changes_show_each_field_before_and_after_with_references_by_meraki_identity(admin_client):
+def test_changes_show_each_field_before_and_after_with_references_by_name(admin_client):
     run = make_run(1)
+    madrid = Site.objects.create(name='Madrid Branch 01', slug='madrid-branch-01')
+    SyncedObject.objects.create(kind='site', meraki_id='N_1', object_type=ObjectType.objects.get_for_model(Site),
+                                object_id=madrid.pk, organization_id='101', last_synced=timezone.now())
+    make_change(run, 0, kind='site', meraki_id='L_2', object_repr='London Wi-Fi 03')
     make_change(
         run, 1, kind='device', action=ChangeActionChoices.UPDATE, meraki_id='Q2XX-AAAA-0001',
         before={'name': 'old-name', 'site': {'ref': 'site', 'id': 'N_1'}, 'tagged_vlans': []},
@@ -149,8 +170,12 @@ def test_changes_show_each_field_before_and_after_with_references_by_meraki_iden
     )
     page = admin_client.get(reverse('plugins:netbox_meraki:syncrun_changes', kwargs={'pk': run.pk})).content.decode()
     assert 'old-name' in page and 'new-name' in page
-    assert 'site N_1' in page and 'site L_2' in page
-    assert 'vlan L_2:10, vlan L_2:20' in page
+    # By the name NetBox has for an object the plugin owns, or the name the run gives one it creates.
+    assert '<span title="Meraki N_1">site Madrid Branch 01</span>' in page
+    assert '<span title="Meraki L_2">site London Wi-Fi 03</span>' in page
+    # An object known by neither, by its Meraki identity; object types as NetBox names them.
+    assert 'VLAN L_2:10, VLAN L_2:20' in page
+    assert '<td >Device</td>' in page and '<td >Site</td>' in page
     assert 'mdi-arrow-right' in page
 
 
@@ -239,3 +264,23 @@ def test_a_real_review_run_reads_right_and_holds_no_api_key(admin_client, review
     device = review_run.changes.filter(kind='device').first()
     assert device.meraki_id in changes
     assert f'id="change-{device.pk}"' in changes
+
+
+def test_a_dry_run_a_half_decided_review_and_an_applied_run_do_not_look_alike(admin_client):
+    dry = make_run(1, mode=SyncModeChoices.DRY_RUN, counts={'site': {'create': 2}})
+    review = make_run(2, status=RunStatusChoices.AWAITING_REVIEW, counts={'site': {'create': 2}})
+    auto = make_run(3, mode=SyncModeChoices.AUTO, counts={'site': {'create': 2}})
+    for run, states in ((dry, ('pending', 'pending')), (review, ('approved', 'pending')),
+                        (auto, ('applied', 'failed'))):
+        for sequence, state in enumerate(states):
+            make_change(run, sequence, state=state)
+
+    page = admin_client.get(reverse('plugins:netbox_meraki:syncrun_list')).content.decode()
+    rows = {run: page.split(f'href="{run.get_absolute_url()}"', 1)[1].split('</tr>', 1)[0]
+            for run in (dry, review, auto)}
+    assert '2 planned only' in rows[dry]
+    assert '1 approved' in rows[review] and '1 awaiting decision' in rows[review]
+    assert '1 applied' in rows[auto] and '1 failed' in rows[auto]
+    dashboard = admin_client.get(reverse('plugins:netbox_meraki:dashboard')).content.decode()
+    outcome = dashboard.split('id="last-run-outcome">', 1)[1].split('</td>', 1)[0]
+    assert '1 applied' in outcome and '1 failed' in outcome

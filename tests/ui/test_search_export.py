@@ -16,7 +16,13 @@ from dcim.models import Device
 from extras.models import ExportTemplate, SavedFilter
 from utilities.testing.utils import disable_warnings
 
-from netbox_meraki.choices import ChangeActionChoices, RunStatusChoices, RunTriggerChoices, SyncModeChoices
+from netbox_meraki.choices import (
+    ChangeActionChoices,
+    ChangeStateChoices,
+    RunStatusChoices,
+    RunTriggerChoices,
+    SyncModeChoices,
+)
 from netbox_meraki.models import Change, SyncedObject, SyncRun
 
 from .conftest import run_sync
@@ -100,11 +106,16 @@ def test_the_runs_list_exports_the_current_view_or_every_column_as_csv(admin_cli
     run = make_run(('555002', 'Export Org'), error='x' * 300, network_ids=['N_1', 'N_2'],
                    counts={'site': {'create': 2}, 'device': {'create': 3, 'update': 1}})
 
+    applied, failed = ChangeStateChoices.APPLIED, ChangeStateChoices.FAILED
+    for sequence, state in enumerate((applied, applied, failed)):
+        Change.objects.create(run=run, sequence=sequence, kind='site', action=ChangeActionChoices.CREATE,
+                              meraki_id=f'N_{sequence}', object_repr=f'Site {sequence}', state=state)
     (row,) = exported(admin_client.get(RUNS, {'export': 'table'}))
     assert list(row) == ['ID', 'Organization', 'Mode', 'Status', 'Trigger', 'User', 'Created', 'Duration',
-                         'Changes', 'API calls']
+                         'Planned', 'Outcome', 'API calls']
     assert row['Organization'] == 'Export Org' and row['Status'] == 'Completed'
-    assert row['Changes'] == 'create=5 update=1'
+    assert row['Planned'] == 'create=5 update=1'
+    assert row['Outcome'] == 'applied=2 failed=1'
 
     # "All data": every column, as plain values.
     (row,) = exported(admin_client.get(RUNS, {'export': ''}))

@@ -2,12 +2,14 @@
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from core.models import ObjectChange
+from dcim.models import Device, DeviceRole, DeviceType, Manufacturer, Site
 from extras.models import Tag
 from utilities.testing.utils import disable_warnings
 
-from netbox_meraki.models import PluginSettings
+from netbox_meraki.models import PluginSettings, SyncedObject
 
 from .conftest import API_KEY
 
@@ -119,6 +121,27 @@ def test_mapping_is_one_field_per_product_type_status_and_kind(admin_client):
     assert settings.extra_tags == {'site': ['branch']}
     assert settings.sync_inventory is True and settings.vrf_per_network is False
     assert settings.tenant_per_organization is True
+
+
+def test_switch_stacks_are_off_and_the_tab_says_what_they_cost(admin_client):
+    manufacturer = Manufacturer.objects.create(name='Cisco Meraki', slug='cisco-meraki')
+    device_type = DeviceType.objects.create(manufacturer=manufacturer, model='MS120-8LP', slug='ms120-8lp')
+    role = DeviceRole.objects.create(name='Switch', slug='switch')
+    for number in range(3):  # switches in two sites: two networks with switches
+        site = Site.objects.get_or_create(name=f'Site {number % 2}', slug=f'site-{number % 2}')[0]
+        switch = Device.objects.create(name=f'sw-{number}', site=site, device_type=device_type, role=role)
+        SyncedObject.objects.create(kind='device', meraki_id=f'Q2AA-{number}', object=switch, organization_id='1',
+                                    last_synced=timezone.now())
+    assert PluginSettings.load().sync_switch_stacks is False
+
+    form = admin_client.get(url('settings_mapping')).context['form']
+
+    assert 'one API call per network with switches' in form.fields['sync_switch_stacks'].help_text
+    assert '2 call(s) per full read for the 2 network(s)' in form.fields['sync_switch_stacks'].help_text
+    data = {key: value for key, value in form.initial.items() if value not in (None, [], False)}
+    response = admin_client.post(url('settings_mapping'), {**data, 'sync_switch_stacks': 'on'})
+    assert response.status_code == 302, response.context['form'].errors
+    assert PluginSettings.load().sync_switch_stacks is True
 
 
 def test_an_empty_role_name_is_refused_next_to_its_field(admin_client):

@@ -4,7 +4,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('netbox_meraki', '0007_dashboard_links'),
+        ('netbox_meraki', '0008_switch_stacks'),
     ]
 
     operations = [
