@@ -23,6 +23,7 @@ from .apply import apply_changes, describe, record_networks
 from .choices import ChangeStateChoices, RunStatusChoices, RunTriggerChoices, SyncModeChoices
 from .event_types import announce_outcome
 from .fetch import DashboardClient, FetchError, fetch_organization, list_organizations, network_reads
+from .kinds import KINDS
 from .locks import release_organization, serialize_triggers, try_lock_organization
 from .mapping import MappingOptions, map_snapshot
 from .models import DEFAULT_ROLE_NAMES, Change, NetworkRead, PluginSettings, SyncedObject, SyncRun
@@ -499,10 +500,16 @@ def approve_changes(run, change_ids=None):
     return review_queryset(run, change_ids).update(state=ChangeStateChoices.APPROVED)
 
 
-def references(change):
-    """(kind, Meraki identity) of each object a change's new values refer to (an interface's device, ...)."""
+def references(change, required=False):
+    """
+    (kind, Meraki identity) of each object a change's new values refer to (an interface's device, ...); with
+    `required`, only those it cannot be applied without (not a site's group, which a later sync sets).
+    """
     found = set()
-    for value in change.after.values():
+    optional = KINDS[change.kind].optional if required and change.kind in KINDS else ()
+    for name, value in change.after.items():
+        if name in optional:
+            continue
         for item in value if isinstance(value, list) else [value]:
             if isinstance(item, dict) and item.get('ref') and item.get('id') is not None:
                 found.add((item['ref'], item['id']))
@@ -515,14 +522,14 @@ def undecided_dependencies(run, changes):
     create or change what their values refer to, and what those refer to in turn. A query per level (an address needs
     its interface, which needs its device, which needs its site, type and role).
     """
-    found, wanted = {}, set().union(*(references(change) for change in changes))
+    found, wanted = {}, set().union(*(references(change, required=True) for change in changes))
     while wanted:
         level = [change for change in run.changes.filter(
             state__in=(ChangeStateChoices.PENDING, ChangeStateChoices.HELD),
             kind__in={kind for kind, _ in wanted}, meraki_id__in={meraki_id for _, meraki_id in wanted},
         ) if (change.kind, change.meraki_id) in wanted and change.pk not in found]
         found.update((change.pk, change) for change in level)
-        wanted = set().union(*(references(change) for change in level))
+        wanted = set().union(*(references(change, required=True) for change in level))
     return list(found.values())
 
 

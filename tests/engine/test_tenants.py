@@ -9,7 +9,7 @@ from dcim.models import Device, Site
 from tenancy.models import Tenant
 
 from netbox_meraki.choices import ChangeActionChoices, ChangeStateChoices, RunStatusChoices, SyncModeChoices
-from netbox_meraki.kinds import KINDS
+from netbox_meraki.kinds import KINDS, UPDATE_KINDS
 from netbox_meraki.mapping import REFERENCE_KINDS, TENANT_KINDS, Ref, map_snapshot
 from netbox_meraki.models import PluginSettings, SyncedObject
 from netbox_meraki.sync import apply_review, approve_changes
@@ -40,7 +40,7 @@ def organization_name(simulator, org_id):
 
 
 def test_tenant_kinds_are_the_owned_kinds_whose_model_has_a_tenant():
-    with_tenant = {kind for kind, spec in KINDS.items() if kind not in (*REFERENCE_KINDS, 'primaryip')
+    with_tenant = {kind for kind, spec in KINDS.items() if kind not in (*REFERENCE_KINDS, *UPDATE_KINDS)
                    and any(field.name == 'tenant' for field in spec.model._meta.get_fields())}
     assert set(TENANT_KINDS) == with_tenant
     assert all(KINDS[kind].refs['tenant'] == 'tenant' for kind in TENANT_KINDS)
