@@ -49,7 +49,7 @@ TOGETHER = {ChangeActionChoices.CREATE, ChangeActionChoices.UPDATE}
 # Kinds whose new objects are inserted in bulk (see bulk.create and bulk.create_cables), where bulk.fits() says NetBox's
 # save() would write nothing more (a device whose type has component templates is saved by NetBox, which creates its
 # components): most of a first sync. Not prefixes: NetBox's signal on a new prefix reads its neighbours.
-BULK_KINDS = ('interface', 'ipaddress', 'cable', 'device')
+BULK_KINDS = ('interface', 'ipaddress', 'macaddress', 'cable', 'device')
 
 
 class Conflict(Exception):

@@ -263,9 +263,11 @@ def test_a_first_sync_written_together_is_the_same_as_one_by_one(meraki_config, 
     assert inserts['dcim_interface'] * 10 < len(tables['dcim.Interface'])
     assert inserts['dcim_cable'] * 4 < len(tables['dcim.Cable'])
     assert inserts['dcim_cabletermination'] * 4 < len(tables['dcim.CableTermination'])
+    assert inserts['dcim_macaddress'] * 4 < len(tables['dcim.MACAddress'])
     assert tables['paths'] and all(complete for _, _, complete, _ in tables['paths'])
     kinds = {row[1] for row in tables['plan']}
-    assert {'site', 'device', 'vlan', 'prefix', 'wirelesslan', 'interface', 'ipaddress', 'primaryip', 'cable'} <= kinds
+    assert {'site', 'device', 'vlan', 'prefix', 'wirelesslan', 'interface', 'ipaddress', 'primaryip', 'macaddress',
+            'primarymac', 'cable'} <= kinds
     assert any(row['tagged_vlans'] for _, row in tables['dcim.Interface'])  # many-to-many rows are compared
     assert any(row['wireless_lans'] for _, row in tables['dcim.Interface'])
     assert tables['search'] and tables['tags'] and tables['jobs'] and sent
