@@ -216,6 +216,10 @@ class Snapshot:
         """{serial: network id} of the devices read (none when they could not be)."""
         return {device['serial']: device.get('networkId') for device in self.devices or ()}
 
+    def switch_networks(self):
+        """The networks that have switches, as the devices read say (none when they could not be read)."""
+        return {device.get('networkId') for device in self.devices or () if device.get('productType') == 'switch'}
+
     def reads(self, network_id, source):
         """Whether this read asks Meraki for the network's `source` (one of SOURCES), rather than reuse it."""
         return self.networks_read is None or source in self.networks_read.get(network_id, ())
@@ -371,8 +375,7 @@ def fetch_organization(client, organization_id, network_ids=None, inventory=Fals
             snapshot.networks_read = sources_to_read(snapshot.networks, snapshot.devices, previous, changes)
             if stacks:
                 # Stacks not stored yet (the setting was off when the network was read): read them once, and store them.
-                switch_networks = {d.get('networkId') for d in snapshot.devices if d.get('productType') == 'switch'}
-                for network_id in sorted(switch_networks & set(previous)):
+                for network_id in sorted(snapshot.switch_networks() & set(previous)):
                     if 'stacks' not in previous[network_id]['data']:
                         snapshot.networks_read.setdefault(network_id, set()).add('stacks')
             stored = {network_id: entry['data'] for network_id, entry in previous.items()}
@@ -491,9 +494,7 @@ def fetch_networks(client, snapshot, stored=None):
     stored = stored or {}
     appliance, wireless, switch = client.dashboard.appliance, client.dashboard.wireless, client.dashboard.switch
     # Stacks only where there are switches to stack: a network that may hold switches but has none costs no call.
-    switch_networks = {
-        device.get('networkId') for device in snapshot.devices or () if device.get('productType') == 'switch'
-    }
+    switch_networks = snapshot.switch_networks()
 
     def addressing(network_id):
         if 'single_lan' not in stored.get(network_id, {}):

@@ -26,7 +26,7 @@ from wireless.models import WirelessLAN, WirelessLANGroup
 
 from .mapping import Ref
 
-__all__ = ('KINDS', 'KindSpec', 'UPDATE_KINDS', 'from_json', 'kind_in_text', 'kind_name', 'to_json')
+__all__ = ('KINDS', 'KindSpec', 'UPDATE_KINDS', 'from_json', 'kind_in_text', 'kind_name', 'references', 'to_json')
 
 
 @dataclass(frozen=True)
@@ -175,6 +175,18 @@ def to_json(value):
     if value is None or isinstance(value, (bool, int, str)):
         return value
     return str(value)
+
+
+def references(values, skip=()):
+    """(kind, Meraki identity) of each object stored values (a change's before or after) refer to, but in `skip`."""
+    found = set()
+    for name, value in values.items():
+        if name in skip:
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, dict) and item.get('ref') and item.get('id') is not None:
+                found.add((item['ref'], item['id']))
+    return found
 
 
 def from_json(value):

@@ -23,7 +23,7 @@ from .apply import apply_changes, describe, record_networks
 from .choices import ChangeStateChoices, RunStatusChoices, RunTriggerChoices, SyncModeChoices
 from .event_types import announce_outcome
 from .fetch import DashboardClient, FetchError, fetch_organization, list_organizations, network_reads
-from .kinds import KINDS
+from .kinds import KINDS, references
 from .locks import release_organization, serialize_triggers, try_lock_organization
 from .mapping import MappingOptions, map_snapshot
 from .models import DEFAULT_ROLE_NAMES, Change, NetworkRead, PluginSettings, SyncedObject, SyncRun
@@ -500,36 +500,33 @@ def approve_changes(run, change_ids=None):
     return review_queryset(run, change_ids).update(state=ChangeStateChoices.APPROVED)
 
 
-def references(change, required=False):
-    """
-    (kind, Meraki identity) of each object a change's new values refer to (an interface's device, ...); with
-    `required`, only those it cannot be applied without (not a site's group, which a later sync sets).
-    """
-    found = set()
-    optional = KINDS[change.kind].optional if required and change.kind in KINDS else ()
-    for name, value in change.after.items():
-        if name in optional:
-            continue
-        for item in value if isinstance(value, list) else [value]:
-            if isinstance(item, dict) and item.get('ref') and item.get('id') is not None:
-                found.add((item['ref'], item['id']))
-    return found
+def changes_about(changes, identities):
+    """The changes among `changes` (a query) of objects of these (kind, Meraki identity), in one query."""
+    if not identities:
+        return []
+    return [change for change in changes.filter(
+        kind__in={kind for kind, _ in identities}, meraki_id__in={meraki_id for _, meraki_id in identities},
+    ) if (change.kind, change.meraki_id) in identities]
 
 
-def undecided_dependencies(run, changes):
+def required_references(change):
+    """What a change cannot be applied without: what its new values refer to, but not a site's group (see optional)."""
+    return references(change.after, skip=KINDS[change.kind].optional if change.kind in KINDS else ())
+
+
+def undecided_dependencies(run):
     """
-    The run's changes still waiting for a decision (pending or held) that `changes` need applied first: those that
-    create or change what their values refer to, and what those refer to in turn. A query per level (an address needs
-    its interface, which needs its device, which needs its site, type and role).
+    The run's changes still waiting for a decision (pending or held) that its approved changes need applied first:
+    those that create or change what their values refer to, and what those refer to in turn. A query per level (an
+    address needs its interface, which needs its device, which needs its site, type and role).
     """
-    found, wanted = {}, set().union(*(references(change, required=True) for change in changes))
+    undecided = run.changes.filter(state__in=(ChangeStateChoices.PENDING, ChangeStateChoices.HELD))
+    approved = run.changes.filter(state=ChangeStateChoices.APPROVED).only('kind', 'after')
+    found, wanted = {}, set().union(*map(required_references, approved))
     while wanted:
-        level = [change for change in run.changes.filter(
-            state__in=(ChangeStateChoices.PENDING, ChangeStateChoices.HELD),
-            kind__in={kind for kind, _ in wanted}, meraki_id__in={meraki_id for _, meraki_id in wanted},
-        ) if (change.kind, change.meraki_id) in wanted and change.pk not in found]
+        level = [change for change in changes_about(undecided, wanted) if change.pk not in found]
         found.update((change.pk, change) for change in level)
-        wanted = set().union(*(references(change, required=True) for change in level))
+        wanted = set().union(*map(required_references, level))
     return list(found.values())
 
 

@@ -14,7 +14,7 @@ from utilities.views import get_viewname
 from ..choices import ChangeActionChoices, ChangeStateChoices
 from ..kinds import KINDS, kind_name
 from ..models import Change
-from .display import EMPTY, reference_names, render_field_changes
+from .display import EMPTY, reference_names, render_field_changes, shown_records
 
 __all__ = ('ChangeTable', 'REMOVALS', 'UNDECIDED', 'cascade_summary', 'object_url', 'render_cascade')
 
@@ -254,8 +254,7 @@ class ChangeTable(NetBoxTable):
     @cached_property
     def reference_names(self):
         """The names of what the changes shown refer to (see reference_names()): this page's, looked up at once."""
-        rows = self.page.object_list if getattr(self, 'page', None) else self.data
-        return reference_names([getattr(row, 'record', row) for row in rows])
+        return reference_names(shown_records(self))
 
     def render_fields(self, record):
         # A removal's detail: the fields it sees, then everything NetBox would delete with the object.

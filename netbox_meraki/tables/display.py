@@ -10,12 +10,12 @@ from django.utils.translation import gettext_lazy as _
 from utilities.string import humanize_duration
 
 from ..choices import ChangeActionChoices, ChangeStateChoices, SyncModeChoices
-from ..kinds import KINDS, kind_in_text
+from ..kinds import KINDS, kind_in_text, references
 from ..models import Change, SyncedObject
 
 __all__ = (
     'action_totals', 'display_value', 'field_label', 'outcome_counts', 'outcome_parts', 'reference_names',
-    'render_action_totals', 'render_field_changes', 'render_outcome', 'run_duration', 'total_changes',
+    'render_action_totals', 'render_field_changes', 'render_outcome', 'run_duration', 'shown_records', 'total_changes',
 )
 
 EMPTY = '—'
@@ -49,13 +49,7 @@ def reference_names(changes):
     gives the object (one it creates or changes), else the name of the object the plugin owns in NetBox. A query for
     each, and one per kind of owned object named.
     """
-    wanted = set()
-    for change in changes:
-        for values in (change.before, change.after):
-            for value in values.values():
-                for item in value if isinstance(value, list) else [value]:
-                    if isinstance(item, dict) and item.get('ref') and item.get('id') is not None:
-                        wanted.add((item['ref'], item['id']))
+    wanted = set().union(*(references(change.before) | references(change.after) for change in changes))
     if not wanted:
         return {}
     kinds, identities = {kind for kind, _ in wanted}, {meraki_id for _, meraki_id in wanted}
@@ -132,6 +126,12 @@ def render_action_totals(counts):
         ' ', '<span class="badge text-bg-{}">{} {}</span>',
         ((colors.get(action, 'secondary'), number, action) for action, number in totals.items()),
     )
+
+
+def shown_records(table):
+    """The records a table shows: its page's when it is paginated, else all of them."""
+    rows = table.page.object_list if getattr(table, 'page', None) else table.data
+    return [getattr(row, 'record', row) for row in rows]
 
 
 def outcome_counts(runs):

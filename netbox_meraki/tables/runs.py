@@ -16,6 +16,7 @@ from .display import (
     render_action_totals,
     render_outcome,
     run_duration,
+    shown_records,
     total_changes,
 )
 
@@ -92,8 +93,7 @@ class SyncRunTable(NetBoxTable):
     @cached_property
     def outcomes(self):
         """What became of the changes of the runs shown (see outcome_counts()): this page's, looked up at once."""
-        rows = self.page.object_list if getattr(self, 'page', None) else self.data
-        return outcome_counts([getattr(row, 'record', row) for row in rows])
+        return outcome_counts(shown_records(self))
 
     def render_outcome(self, record):
         return render_outcome(record, self.outcomes.get(record.pk, {}))

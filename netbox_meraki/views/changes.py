@@ -11,14 +11,14 @@ from netbox.views import generic
 from netbox.views.generic.base import BaseMultiObjectView
 from utilities.views import GetReturnURLMixin, register_model_view
 
-from ..choices import ChangeStateChoices, RunStatusChoices
+from ..choices import RunStatusChoices
 from ..filtersets import ChangeFilterSet
 from ..forms import ChangeFilterForm
-from ..kinds import kind_name
+from ..kinds import kind_name, references
 from ..models import Change, SyncRun
 from ..permissions import APPROVE_CHANGE
 from ..secrets import redact
-from ..sync import SyncRefused, approve_changes, references, reject_changes, undecided_dependencies
+from ..sync import SyncRefused, approve_changes, changes_about, reject_changes, undecided_dependencies
 from ..tables import ChangeTable
 from ..tables.changes import UNDECIDED, object_url, render_cascade
 from ..tables.display import display_value, field_label, reference_names
@@ -74,12 +74,7 @@ def depends_on(change):
     The changes of the same run that create or change what this change refers to (an interface's device, an address's
     interface): approving it alone would leave it waiting for them.
     """
-    wanted = references(change)
-    if not wanted:
-        return []
-    return [other for other in change.run.changes.filter(
-        kind__in={kind for kind, _ in wanted}, meraki_id__in={meraki_id for _, meraki_id in wanted},
-    ).exclude(pk=change.pk) if (other.kind, other.meraki_id) in wanted]
+    return changes_about(change.run.changes.exclude(pk=change.pk), references(change.after))
 
 
 class ChangeDecisionView(GetReturnURLMixin, BaseMultiObjectView):
@@ -100,16 +95,15 @@ class ChangeDecisionView(GetReturnURLMixin, BaseMultiObjectView):
         if change := request.POST.get('change'):
             return self.queryset.filter(pk=int(change)) if change.isdigit() else self.queryset.none()
         if request.POST.get('run', '').isdigit():
-            run = self.queryset.filter(run_id=int(request.POST['run']))
+            run_id = int(request.POST['run'])
+            of_run = self.queryset.filter(run_id=run_id)
             if '_dependencies' in request.POST:
                 # What the run's approved changes need applied first, still waiting for a decision.
-                run_object = SyncRun.objects.get(pk=int(request.POST['run']))
-                needed = undecided_dependencies(run_object, run_object.changes.filter(
-                    state=ChangeStateChoices.APPROVED))
-                return run.filter(pk__in=[change.pk for change in needed])
+                needed = undecided_dependencies(SyncRun.objects.get(pk=run_id))
+                return of_run.filter(pk__in=[change.pk for change in needed])
             if '_all' in request.POST:
                 # Every change the list's filter shows (all of the run's without one), not only this page's.
-                return ChangeFilterSet(request.POST, run).qs
+                return ChangeFilterSet(request.POST, of_run).qs
         pks = [int(pk) for pk in request.POST.getlist('pk') if pk.isdigit()]
         return self.queryset.filter(pk__in=pks)
 

@@ -232,8 +232,7 @@ class SyncRunChangesView(generic.ObjectChildrenView):
             review.update(
                 filters=filters,
                 matching=ChangeFilterSet(request.GET, undecided).qs.count() if filters else review['undecided'],
-                needed=len(undecided_dependencies(instance, instance.changes.filter(
-                    state=ChangeStateChoices.APPROVED))) if review['approved'] and review['undecided'] else 0,
+                needed=len(undecided_dependencies(instance)) if review['approved'] and review['undecided'] else 0,
             )
         return {
             **review,
