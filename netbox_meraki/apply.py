@@ -50,6 +50,9 @@ TOGETHER = {ChangeActionChoices.CREATE, ChangeActionChoices.UPDATE}
 # save() would write nothing more (a device whose type has component templates is saved by NetBox, which creates its
 # components): most of a first sync. Not prefixes: NetBox's signal on a new prefix reads its neighbours.
 BULK_KINDS = ('interface', 'ipaddress', 'macaddress', 'cable', 'device')
+# Models whose updates are written in one statement per group (see bulk.update): a device's primary IPs and place in a
+# stack, an interface's primary MAC address and the rest of what a sync sets on ports.
+BULK_UPDATE_MODELS = (Device, Interface)
 
 
 class Conflict(Exception):
@@ -303,9 +306,9 @@ class Applier:
         Write a group of creations or updates of one kind as NetBox's save() writes each of them, doing once for the
         group what costs a query per object (see bulk.py): the objects they refer to read in a query per reference,
         tags and many-to-many rows inserted in bulk, ownership recorded in bulk. Creations of the kinds in BULK_KINDS
-        are inserted in bulk too, and updates of devices written in one statement (see bulk.update). Uniqueness is
-        left to the database: a duplicate raises IntegrityError, and the caller rolls the group back and applies it one
-        change at a time, where full_clean() names the object.
+        are inserted in bulk too, and updates of BULK_UPDATE_MODELS written in one statement (see bulk.update).
+        Uniqueness is left to the database: a duplicate raises IntegrityError, and the caller rolls the group back and
+        applies it one change at a time, where full_clean() names the object.
 
         Returns the changes left to the one-by-one path (adoptions, conflicts and other rare cases it explains) and
         the outcome of each change written or refused here ({change: (state, reason)}).
@@ -323,9 +326,10 @@ class Applier:
         found = bulk.verified_references(objects) if objects else {}
         if creating:
             bulk.cache_many([(obj, many) for _, obj, many in ready])
-        in_bulk = (kind in BULK_KINDS if creating else model is Device) and not bulk.unique_custom_fields(model)
+        in_bulk = (kind in BULK_KINDS if creating else model in BULK_UPDATE_MODELS) and not (
+            bulk.unique_custom_fields(model))
         # A device with child devices is saved by NetBox, which saves them again (see bulk.parents()).
-        held = bulk.parents(objects) if in_bulk and not creating else set()
+        held = bulk.parents(objects) if in_bulk and not creating and model is Device else set()
         written, inserted, keys = [], [], set()
         for change, obj, many in ready:
             try:
@@ -428,15 +432,17 @@ class Applier:
 
     def updates(self, group):
         """
-        Lock and check the objects of a group of updates in one query (with their tags and many-to-many values, which
-        NetBox's snapshot serializes). An object gone or edited since the plan is a conflict, as in update(). An update
-        of many-to-many values is left to the one-by-one path, which NetBox's m2m signals log.
+        Lock and check the objects of a group of updates in one query (with their tags and every many-to-many value,
+        which NetBox serializes in the snapshot and the changelog entry, whether the change sets them or not). An object
+        gone or edited since the plan is a conflict, as in update(). An update of many-to-many values is left to the
+        one-by-one path, which NetBox's m2m signals log.
         """
         kind = group[0].kind
         spec = KINDS[kind]
         model_kind = UPDATE_KINDS.get(kind, kind)
         pks = {change.pk: change.object_id or self.state.pk(model_kind, change.meraki_id) for change in group}
-        objects = bulk.locked(spec.model, [pk for pk in pks.values() if pk], ('tags', *spec.many))
+        many = [field.name for field in bulk.many_fields(spec.model)]
+        objects = bulk.locked(spec.model, [pk for pk in pks.values() if pk], ('tags', *many))
         alone, ready, outcomes = [], [], {}
         for change in group:
             obj = objects.get(pks[change.pk])

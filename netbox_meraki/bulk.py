@@ -35,7 +35,7 @@ from core.events import OBJECT_CREATED, OBJECT_UPDATED
 from core.models import ObjectChange, ObjectType
 from core.signals import handle_changed_object
 from dcim.choices import CableEndChoices, LinkStatusChoices
-from dcim.models import Cable, CablePath, CableTermination, Device, DeviceBay, DeviceType, Interface
+from dcim.models import Cable, CablePath, CableTermination, Device, DeviceBay, DeviceType, Interface, MACAddress
 from dcim.signals import update_channelized_cable_paths
 from dcim.utils import create_cablepaths, object_to_path_node
 from extras.cache import invalidate_config_context_for_objects
@@ -61,7 +61,8 @@ IDLE = {
         obj.channels == obj._original_channels and obj.parent_id == obj._original_parent_id),
 }
 # What NetBox reads of an object another refers to, beyond the objects it refers to directly: a new device's save()
-# instantiates its type's component templates; a device's validation checks the interface its primary IP is on.
+# instantiates its type's component templates; a device's validation checks the interface its primary IP is on, an
+# interface's the one its primary MAC address is on.
 READ_ALONG = {
     DeviceType: (
         'consoleporttemplates', 'consoleserverporttemplates', 'powerporttemplates', 'poweroutlettemplates',
@@ -69,11 +70,13 @@ READ_ALONG = {
         'frontporttemplates', 'modulebaytemplates', 'devicebaytemplates', 'inventoryitemtemplates', 'port_mappings',
     ),
     IPAddress: ('assigned_object',),
+    MACAddress: ('assigned_object',),
 }
-# What NetBox's validation reads of an object saved again, beyond the objects it refers to: a device, the virtual
-# chassis it is the master of.
+# What NetBox reads of an object saved again, beyond the objects it refers to: a device's validation, the virtual
+# chassis it is the master of; an interface's save(), its device's site, location and rack (ComponentModel.save()).
 READ_ON_UPDATE = {
     Device: ('vc_master_for',),
+    Interface: ('device__site', 'device__location', 'device__rack'),
 }
 
 

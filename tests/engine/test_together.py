@@ -8,7 +8,7 @@ outcomes) and the same events, once ids and times are normalised. With changes N
 
 import json
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
@@ -190,15 +190,18 @@ def apply_approved(run):
     return run
 
 
-class Inserts:
-    """Counts the statements that insert rows, by table."""
+class Writes:
+    """
+    Counts the statements that insert rows, and those that save rows again (an update that sets last_updated, as
+    save() does; not a counter's), by table: ('INSERT', 'dcim_device'), ('UPDATE', 'dcim_device').
+    """
 
     def __init__(self):
         self.count = defaultdict(int)
 
     def __call__(self, execute, sql, params, many, context):
-        if sql.startswith('INSERT INTO "'):
-            self.count[sql.split('"')[1]] += 1
+        if sql.startswith('INSERT INTO "') or (sql.startswith('UPDATE "') and '"last_updated" =' in sql):
+            self.count[sql.split()[0], sql.split('"')[1]] += 1
         return execute(sql, params, many, context)
 
 
@@ -213,13 +216,13 @@ def applied(run, monkeypatch, together, how=apply_review_here):
                 patch.setattr(apply, 'TOGETHER', frozenset())
             patch.setattr(events, 'flush_events', sent.append)
             # Runs what the apply leaves for its commit: the events it sends, NetBox's search indexing.
-            inserts = Inserts()
-            with TestCase.captureOnCommitCallbacks(execute=True), connection.execute_wrapper(inserts):
+            writes = Writes()
+            with TestCase.captureOnCommitCallbacks(execute=True), connection.execute_wrapper(writes):
                 run = how(SyncRun.objects.get(pk=run.pk))
         dump = Dump(marks)
         result = dump.tables(run), sorted((dump.event(event) for batch in sent for event in batch), key=str), run.status
         transaction.set_rollback(True)
-    return (*result, inserts.count)
+    return (*result, writes.count)
 
 
 def first_difference(rows, expected):
@@ -254,16 +257,20 @@ def test_a_first_sync_written_together_is_the_same_as_one_by_one(meraki_config, 
     run = sync(org_id, SyncModeChoices.REVIEW)
     approve_changes(run)
 
-    (tables, sent, status), inserts = assert_same(run, monkeypatch)
+    (tables, sent, status), writes = assert_same(run, monkeypatch)
 
     assert status == RunStatusChoices.COMPLETED
     assert {row[4] for row in tables['plan']} == {ChangeStateChoices.APPLIED}
     # Written together: new devices, interfaces, cables and their terminations go in an insert per group, not one each.
-    assert inserts['dcim_device'] * 4 < len(tables['dcim.Device'])
-    assert inserts['dcim_interface'] * 10 < len(tables['dcim.Interface'])
-    assert inserts['dcim_cable'] * 4 < len(tables['dcim.Cable'])
-    assert inserts['dcim_cabletermination'] * 4 < len(tables['dcim.CableTermination'])
-    assert inserts['dcim_macaddress'] * 4 < len(tables['dcim.MACAddress'])
+    assert writes['INSERT', 'dcim_device'] * 4 < len(tables['dcim.Device'])
+    assert writes['INSERT', 'dcim_interface'] * 10 < len(tables['dcim.Interface'])
+    assert writes['INSERT', 'dcim_cable'] * 4 < len(tables['dcim.Cable'])
+    assert writes['INSERT', 'dcim_cabletermination'] * 4 < len(tables['dcim.CableTermination'])
+    assert writes['INSERT', 'dcim_macaddress'] * 4 < len(tables['dcim.MACAddress'])
+    # Updates too: devices' primary IPs and interfaces' primary MAC addresses in a statement per group.
+    updates = Counter(row[1] for row in tables['plan'] if row[3] == ChangeActionChoices.UPDATE)
+    assert writes['UPDATE', 'dcim_device'] * 4 < updates['primaryip'], dict(writes)
+    assert writes['UPDATE', 'dcim_interface'] * 4 < updates['primarymac'], writes['UPDATE', 'dcim_interface']
     assert tables['paths'] and all(complete for _, _, complete, _ in tables['paths'])
     kinds = {row[1] for row in tables['plan']}
     assert {'site', 'device', 'vlan', 'prefix', 'wirelesslan', 'interface', 'ipaddress', 'primaryip', 'macaddress',
