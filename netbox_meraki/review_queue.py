@@ -147,12 +147,25 @@ def standing_rejections_of(changes):
 def undo_rejections(changes):
     """
     Undo the rejection of these changes (a query of Change): in a run awaiting review the change is pending again;
-    either way its rejection no longer stands, so the next run plans it as any other. Returns how many were undone.
+    either way its rejection no longer stands, so the next run plans it as any other, and the same change kept
+    rejected by it in the organization's run awaiting review is pending again. Returns how many of these were undone.
     """
     changes = list(changes.filter(state=ChangeStateChoices.REJECTED).select_related('run'))
     standing = standing_rejections_of(changes)
     reopened = [change.pk for change in changes if change.run.status == RunStatusChoices.AWAITING_REVIEW]
+    undone = set(reopened) | set(standing)
+    if standing:
+        kept = Change.objects.filter(
+            run__status=RunStatusChoices.AWAITING_REVIEW, state=ChangeStateChoices.REJECTED,
+            run__organization_id__in={rejection.organization_id for rejection in standing.values()},
+            kind__in={rejection.kind for rejection in standing.values()},
+            meraki_id__in={rejection.meraki_id for rejection in standing.values()},
+        ).select_related('run')
+        forgotten = {(rejection.organization_id, rejection.kind, rejection.meraki_id, rejection.action): rejection.after
+                     for rejection in standing.values()}
+        reopened += [change.pk for change in kept
+                     if forgotten.get((change.run.organization_id, *identity(change))) == change.after]
     with transaction.atomic():
         Rejection.objects.filter(pk__in=[rejection.pk for rejection in standing.values()]).delete()
         Change.objects.filter(pk__in=reopened).update(state=ChangeStateChoices.PENDING, reason='')
-    return len(set(reopened) | set(standing))
+    return len(undone)

@@ -219,13 +219,13 @@ def create_run(organization_id, mode, network_ids, trigger, user, lock=False, en
             raise SyncAlreadyRunning(running)
         if lock and not try_lock_organization(organization_id):
             raise SyncRefused(f'Another process is syncing organization {organization_id}.')
-        run = SyncRun(
+        run = SyncRun.objects.create(
             organization_id=str(organization_id), mode=mode, network_ids=list(network_ids or []),
             trigger=trigger, user=user, api_calls=api_calls[0], api_rate_limited=api_calls[1], full_read=full_read,
         )
         if note:
             run.log_line('info', note)
-        run.save()
+            run.save(update_fields=['log'])
         if enqueue:
             enqueue_job(run, user)
         return run

@@ -28,7 +28,8 @@ logger = logging.getLogger('netbox_meraki.sync')
 class SyncRun(EventRulesMixin, ExportTemplatesMixin, models.Model):
     """One sync of one Meraki organization: its plan, what happened to it, and its log."""
 
-    # A run doing something, or waiting for a person to review its plan, is never deleted.
+    # A run doing something, or waiting for a person to review its plan, is never deleted. A superseded run waits for
+    # nothing (its rejections stand apart from it, as Rejection rows), so it can go.
     UNDELETABLE_STATUSES = (RunStatusChoices.PENDING, RunStatusChoices.RUNNING, RunStatusChoices.AWAITING_REVIEW)
 
     request_id = models.UUIDField(

@@ -79,6 +79,11 @@ def test_a_new_review_supersedes_the_older_one_and_takes_over_its_decisions(simu
     assert taken_over[later].state == ChangeStateChoices.PENDING
     assert list(SyncRun.objects.filter(organization_id=org_id, status=RunStatusChoices.AWAITING_REVIEW)) == [second]
 
+    # Undoing the rejection where it was made (a superseded run) reopens the change it keeps rejected in the review.
+    assert undo_rejections(first.changes.filter(pk=changes[rejected].pk)) == 1
+    assert renames(first)[rejected].state == ChangeStateChoices.REJECTED
+    assert renames(second)[rejected].state == ChangeStateChoices.PENDING
+
 
 def test_an_approval_carries_over_only_where_meraki_still_wants_the_same(simulator, org_id, serials):
     serial = serials[0]
