@@ -24,6 +24,7 @@ class RunStatusChoices(ChoiceSet):
     FAILED = 'failed'
     CANCELLED = 'cancelled'
     INTERRUPTED = 'interrupted'
+    SUPERSEDED = 'superseded'
 
     CHOICES = (
         (PENDING, _('Pending'), 'cyan'),
@@ -34,9 +35,10 @@ class RunStatusChoices(ChoiceSet):
         (FAILED, _('Failed'), 'red'),
         (CANCELLED, _('Cancelled'), 'gray'),
         (INTERRUPTED, _('Interrupted'), 'red'),
+        (SUPERSEDED, _('Superseded'), 'gray'),
     )
     # A run in one of these states is not doing anything any more.
-    FINISHED = (AWAITING_REVIEW, COMPLETED, PARTIAL, FAILED, CANCELLED, INTERRUPTED)
+    FINISHED = (AWAITING_REVIEW, COMPLETED, PARTIAL, FAILED, CANCELLED, INTERRUPTED, SUPERSEDED)
 
 
 class RunTriggerChoices(ChoiceSet):
@@ -80,6 +82,8 @@ class ChangeStateChoices(ChoiceSet):
     CONFLICT = 'conflict'
     FAILED = 'failed'
     SKIPPED = 'skipped'
+    PLANNED = 'planned'
+    SUPERSEDED = 'superseded'
 
     CHOICES = (
         (PENDING, _('Pending'), 'cyan'),
@@ -90,7 +94,11 @@ class ChangeStateChoices(ChoiceSet):
         (CONFLICT, _('Conflict'), 'red'),
         (FAILED, _('Failed'), 'red'),
         (SKIPPED, _('Skipped'), 'gray'),
+        (PLANNED, _('Planned only'), 'gray'),
+        (SUPERSEDED, _('Superseded'), 'gray'),
     )
+    # States of a change still waiting to be applied in a run awaiting review: a newer run's plan supersedes them.
+    UNAPPLIED = (PENDING, HELD, APPROVED)
 
 
 class DeletePolicyChoices(ChoiceSet):

@@ -28,11 +28,12 @@ from .locks import release_organization, serialize_triggers, try_lock_organizati
 from .mapping import MappingOptions, map_snapshot
 from .models import DEFAULT_ROLE_NAMES, Change, NetworkRead, PluginSettings, SyncedObject, SyncRun
 from .plan import NetBoxState, build_plan, stale_reason
+from .review_queue import record_rejections, reviews_to_supersede, settle_plan, supersede
 from .secrets import redact
 
 __all__ = (
     'MerakiSyncService', 'SyncAlreadyRunning', 'SyncRefused', 'apply_review', 'approve_changes', 'cancel_run',
-    'execute_review', 'execute_run', 'interrupt_dead_runs', 'reject_changes',
+    'execute_review', 'execute_run', 'interrupt_dead_runs', 'reject_changes', 'turn_into_review',
 )
 
 logger = logging.getLogger('netbox_meraki.sync')
@@ -206,10 +207,11 @@ def interrupt_dead_runs():
 
 
 def create_run(organization_id, mode, network_ids, trigger, user, lock=False, enqueue=False, api_calls=(0, 0),
-               full_read=False):
+               full_read=False, note=None):
     """
     A new pending run, unless the organization has a live one. With `lock`, also take the organization's lock
-    for this database session, for a run that starts at once; with `enqueue`, give it its background job.
+    for this database session, for a run that starts at once; with `enqueue`, give it its background job. A `note`
+    is the first line of its log.
     """
     with transaction.atomic():
         serialize_triggers(organization_id)
@@ -221,6 +223,9 @@ def create_run(organization_id, mode, network_ids, trigger, user, lock=False, en
             organization_id=str(organization_id), mode=mode, network_ids=list(network_ids or []),
             trigger=trigger, user=user, api_calls=api_calls[0], api_rate_limited=api_calls[1], full_read=full_read,
         )
+        if note:
+            run.log_line('info', note)
+            run.save(update_fields=['log'])
         if enqueue:
             enqueue_job(run, user)
         return run
@@ -334,19 +339,25 @@ def finish(run, changes, fetch_errors=()):
 def outcome_line(run, states):
     """What became of a run's changes, in one line: 'Applied 10, failed 0, conflict 0, skipped 1, held 0.'"""
     undecided = states[ChangeStateChoices.PENDING] + states[ChangeStateChoices.APPROVED]
+    planned = states[ChangeStateChoices.PLANNED]
     parts = [('Applied', states[ChangeStateChoices.APPLIED]), ('failed', states[ChangeStateChoices.FAILED]),
              ('conflict', states[ChangeStateChoices.CONFLICT]), ('skipped', states[ChangeStateChoices.SKIPPED]),
              ('held', states[ChangeStateChoices.HELD])]
     if states[ChangeStateChoices.REJECTED]:
         parts.append(('rejected', states[ChangeStateChoices.REJECTED]))
+    if states[ChangeStateChoices.SUPERSEDED]:
+        parts.append(('superseded', states[ChangeStateChoices.SUPERSEDED]))
+    if planned:
+        parts.append(('planned only (dry run)', planned))
     if undecided:
-        parts.append(('planned only (dry run)' if run.mode == SyncModeChoices.DRY_RUN
-                      else 'awaiting review' if run.mode == SyncModeChoices.REVIEW else 'not applied', undecided))
+        parts.append(('awaiting review' if run.mode == SyncModeChoices.REVIEW else 'not applied', undecided))
     return ', '.join(f'{label} {number}' for label, number in parts) + '.'
 
 
 # A run in one of these states read Meraki (in full, or all it could: what failed is read again next time).
-READ_STATUSES = (RunStatusChoices.AWAITING_REVIEW, RunStatusChoices.COMPLETED, RunStatusChoices.PARTIAL)
+READ_STATUSES = (
+    RunStatusChoices.AWAITING_REVIEW, RunStatusChoices.COMPLETED, RunStatusChoices.PARTIAL, RunStatusChoices.SUPERSEDED,
+)
 
 
 def previous_reads(run, settings):
@@ -457,7 +468,11 @@ def execute_run(run, locked=False):
             state = NetBoxState(run.organization_id, settings)
             state.preload_references(records)
             changes = build_plan(run, records, snapshot, settings, state)
+            superseded = reviews_to_supersede(run) if run.mode == SyncModeChoices.REVIEW else []
+            settle_plan(run, changes, superseded)
             Change.objects.bulk_create(changes, batch_size=1000)
+        if superseded and not run.cancel_requested_now():
+            supersede(run, superseded)
         # What Meraki returned is planned: the apply may reuse its memory.
         del snapshot
         run.counts = count_changes(changes)
@@ -535,7 +550,10 @@ def reject_changes(run, change_ids=None):
     Reject the run's pending and held changes (all, or those listed). Returns how many. A review left with nothing
     to decide or apply is over: the run is completed, having applied nothing.
     """
-    rejected = review_queryset(run, change_ids).update(state=ChangeStateChoices.REJECTED)
+    with transaction.atomic():
+        chosen = review_queryset(run, change_ids)
+        record_rejections(run.organization_id, run.pk, chosen.values_list('kind', 'meraki_id', 'action', 'after'))
+        rejected = chosen.update(state=ChangeStateChoices.REJECTED)
     if not run.changes.filter(state__in=(
         ChangeStateChoices.PENDING, ChangeStateChoices.HELD, ChangeStateChoices.APPROVED,
     )).exists():
@@ -673,6 +691,24 @@ def execute_review(run):
         run.save()
         release_organization(run.organization_id)
         announce_outcome(run)
+    return run
+
+
+def turn_into_review(dry_run, user=None, trigger=RunTriggerChoices.MANUAL):
+    """
+    Start a review of what a finished dry run planned: a new review run of the same organization and networks, as a
+    background job, which reads Meraki again and plans anew (the dry run's plan may be out of date). Each run's log
+    names the other. Returns the new run.
+    """
+    if dry_run.mode != SyncModeChoices.DRY_RUN:
+        raise SyncRefused(f'Run #{dry_run.pk} is not a dry run.')
+    if not dry_run.is_finished:
+        raise SyncRefused(f'Run #{dry_run.pk} is {dry_run.get_status_display().lower()}: wait until it finishes.')
+    run = create_run(dry_run.organization_id, SyncModeChoices.REVIEW, dry_run.network_ids, trigger, user,
+                     enqueue=True, note=f'Turned into a review from dry run #{dry_run.pk}: Meraki is read again and '
+                                        f'the plan made anew.')
+    dry_run.log_line('info', f'Turned into a review: run #{run.pk}.')
+    SyncRun.objects.filter(pk=dry_run.pk).update(log=dry_run.log)
     return run
 
 

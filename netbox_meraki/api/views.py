@@ -22,6 +22,7 @@ from ..choices import RunTriggerChoices
 from ..fetch import FetchError, list_organizations
 from ..models import Change, PluginSettings, SyncRun
 from ..permissions import APPROVE_ACTION, APPROVE_CHANGE, RUN_SYNC
+from ..review_queue import undo_rejections
 from ..secrets import redact
 from ..sync import (
     MerakiSyncService,
@@ -33,6 +34,7 @@ from ..sync import (
     dashboard_client,
     interrupt_dead_runs,
     reject_changes,
+    turn_into_review,
 )
 from ..webhooks import (
     MalformedAlert,
@@ -119,6 +121,7 @@ class SyncRunViewSet(ActionPermissionsMixin, NetBoxReadOnlyModelViewSet):
         'approve': APPROVE_CHANGE,
         'reject': APPROVE_CHANGE,
         'apply': APPROVE_CHANGE,
+        'turn_into_review': RUN_SYNC,
     }
 
     def initial(self, request, *args, **kwargs):
@@ -260,6 +263,29 @@ class SyncRunViewSet(ActionPermissionsMixin, NetBoxReadOnlyModelViewSet):
             return refusal(exc, request)
         return self.respond(run, status.HTTP_202_ACCEPTED)
 
+    @extend_schema(
+        request=None,
+        responses={
+            202: serializers.SyncRunSerializer,
+            409: OpenApiResponse(description='The run is not a finished dry run, or its organization is syncing.'),
+        },
+    )
+    @action(detail=True, methods=['post'], url_path='turn-into-review')
+    def turn_into_review(self, request, pk):
+        """
+        Turn a finished dry run into a review: start a review-mode run of the same organization and networks, as a
+        background job that reads Meraki again and plans anew. Needs run_syncrun and approve_change. Returns the new
+        run, with its job.
+        """
+        dry_run = self.get_run(pk)
+        self.require(RUN_SYNC, dry_run, _('sync'))
+        self.require(APPROVE_CHANGE, None, _('review'))
+        try:
+            run = turn_into_review(dry_run, user=request.user, trigger=RunTriggerChoices.API)
+        except SyncRefused as exc:
+            return refusal(exc, request)
+        return self.respond(run, status.HTTP_202_ACCEPTED)
+
 
 class ChangeViewSet(ActionPermissionsMixin, NetBoxReadOnlyModelViewSet):
     queryset = Change.objects.all()
@@ -268,6 +294,7 @@ class ChangeViewSet(ActionPermissionsMixin, NetBoxReadOnlyModelViewSet):
     action_permissions = {
         'approve': APPROVE_CHANGE,
         'reject': APPROVE_CHANGE,
+        'undo_rejection': APPROVE_CHANGE,
     }
 
     def decide(self, request, pk, decide, verb):
@@ -307,6 +334,30 @@ class ChangeViewSet(ActionPermissionsMixin, NetBoxReadOnlyModelViewSet):
         Reject one pending or held change of a run awaiting review.
         """
         return self.decide(request, pk, reject_changes, 'rejected')
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: serializers.ChangeSerializer,
+            409: OpenApiResponse(description='Not rejected, or its rejection no longer stands.'),
+        },
+    )
+    @action(detail=True, methods=['post'], url_path='undo-rejection')
+    def undo_rejection(self, request, pk):
+        """
+        Undo the rejection of one change: pending again in a run awaiting review; in a finished run the rejection is
+        forgotten, and the next run plans the change as any other.
+        """
+        change = get_object_or_404(Change.objects.restrict(request.user, 'view'), pk=pk)
+        self.require(APPROVE_CHANGE, change, _('review'))
+        if not undo_rejections(Change.objects.filter(pk=change.pk)):
+            return Response(
+                {'detail': f'Change #{change.pk} is {change.get_state_display().lower()}: there is no rejection of it '
+                           f'to undo.'},
+                status=status.HTTP_409_CONFLICT,
+            )
+        change.refresh_from_db()
+        return Response(self.get_serializer(change).data)
 
 
 class SyncRunChangeViewSet(NetBoxReadOnlyModelViewSet):

@@ -20,7 +20,7 @@ from ..choices import (
 )
 from ..secrets import redact
 
-__all__ = ('Change', 'NetworkRead', 'SyncRun')
+__all__ = ('Change', 'NetworkRead', 'Rejection', 'SyncRun')
 
 logger = logging.getLogger('netbox_meraki.sync')
 
@@ -28,7 +28,8 @@ logger = logging.getLogger('netbox_meraki.sync')
 class SyncRun(EventRulesMixin, ExportTemplatesMixin, models.Model):
     """One sync of one Meraki organization: its plan, what happened to it, and its log."""
 
-    # A run doing something, or waiting for a person to review its plan, is never deleted.
+    # A run doing something, or waiting for a person to review its plan, is never deleted. A superseded run waits for
+    # nothing (its rejections stand apart from it, as Rejection rows), so it can go.
     UNDELETABLE_STATUSES = (RunStatusChoices.PENDING, RunStatusChoices.RUNNING, RunStatusChoices.AWAITING_REVIEW)
 
     request_id = models.UUIDField(
@@ -187,6 +188,37 @@ class Change(ExportTemplatesMixin, models.Model):
     def fields(self):
         """Names of the fields this change sets, in a stable order."""
         return sorted(set(self.before) | set(self.after))
+
+
+class Rejection(models.Model):
+    """
+    A change a person rejected, standing for the organization's later runs: the same change (object, action and new
+    values) is planned as rejected until Meraki wants another value, or until someone undoes the rejection.
+
+    Kept apart from the runs' changes (not read from them) so that it is one small query per plan, whatever the runs
+    hold, outlives the run it was made in (runs are deleted after run_retention_days), and is forgotten without
+    rewriting a run's history.
+    """
+
+    organization_id = models.CharField(max_length=50)
+    kind = models.CharField(max_length=30)
+    meraki_id = models.CharField(max_length=200)
+    action = models.CharField(max_length=20, choices=ChangeActionChoices)
+    after = models.JSONField(default=dict, blank=True)
+    # The number of the run it was rejected in, kept as a number: the run may be deleted, the rejection stays.
+    rejected_in = models.PositiveBigIntegerField()
+
+    class Meta:
+        constraints = (
+            models.UniqueConstraint(
+                fields=('organization_id', 'kind', 'meraki_id', 'action'), name='netbox_meraki_rejection_unique',
+            ),
+        )
+        verbose_name = _('rejection')
+        verbose_name_plural = _('rejections')
+
+    def __str__(self):
+        return f'{self.action} {self.kind} {self.meraki_id} rejected in run #{self.rejected_in}'
 
 
 class NetworkRead(models.Model):

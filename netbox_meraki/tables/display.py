@@ -145,16 +145,15 @@ def outcome_counts(runs):
 
 def outcome_parts(run, states):
     """
-    (label, colour, number) for what became of a run's changes, in the order of the change states: an undecided change
-    reads as 'planned only' in a dry run, 'awaiting decision' in a review and 'not applied' otherwise.
+    (label, colour, number) for what became of a run's changes, in the order of the change states: a pending change
+    reads as 'awaiting decision' in a review and 'not applied' otherwise (a dry run's changes are planned only).
     """
     parts = []
     for state, label, color in ChangeStateChoices.CHOICES:
         if not (number := states.get(state)):
             continue
         if state == ChangeStateChoices.PENDING:
-            label = {SyncModeChoices.DRY_RUN: _('planned only'), SyncModeChoices.REVIEW: _('awaiting decision')}.get(
-                run.mode, _('not applied'))
+            label = _('awaiting decision') if run.mode == SyncModeChoices.REVIEW else _('not applied')
         parts.append((str(label).lower(), color, number))
     return parts
 

@@ -4,7 +4,7 @@ from netbox.object_actions import ObjectAction
 
 from ..permissions import APPROVE_ACTION
 
-__all__ = ('ApproveSelected', 'RejectSelected')
+__all__ = ('ApproveSelected', 'RejectSelected', 'UndoRejectionSelected')
 
 
 class ApproveSelected(ObjectAction):
@@ -25,3 +25,13 @@ class RejectSelected(ObjectAction):
     multi = True
     permissions_required = {APPROVE_ACTION}
     template_name = 'netbox_meraki/buttons/bulk_reject.html'
+
+
+class UndoRejectionSelected(ObjectAction):
+    """Undo the rejection of the changes ticked in a table."""
+
+    name = 'bulk_undo_rejection'
+    label = _('Undo rejection')
+    multi = True
+    permissions_required = {APPROVE_ACTION}
+    template_name = 'netbox_meraki/buttons/bulk_undo_rejection.html'

@@ -11,19 +11,20 @@ from netbox.views import generic
 from netbox.views.generic.base import BaseMultiObjectView
 from utilities.views import GetReturnURLMixin, register_model_view
 
-from ..choices import RunStatusChoices
+from ..choices import ChangeStateChoices, RunStatusChoices
 from ..filtersets import ChangeFilterSet
 from ..forms import ChangeFilterForm
 from ..kinds import kind_name, references
 from ..models import Change, SyncRun
-from ..permissions import APPROVE_CHANGE
+from ..permissions import APPROVE_ACTION, APPROVE_CHANGE
+from ..review_queue import standing_rejections_of, undo_rejections
 from ..secrets import redact
 from ..sync import SyncRefused, approve_changes, changes_about, reject_changes, undecided_dependencies
 from ..tables import ChangeTable
 from ..tables.changes import UNDECIDED, object_url, render_cascade
 from ..tables.display import display_value, field_label, reference_names
 
-__all__ = ('ChangeApproveView', 'ChangeListView', 'ChangeRejectView', 'ChangeView')
+__all__ = ('ChangeApproveView', 'ChangeListView', 'ChangeRejectView', 'ChangeUndoRejectionView', 'ChangeView')
 
 
 @register_model_view(Change, 'list', path='', detail=False)
@@ -49,6 +50,7 @@ class ChangeView(generic.ObjectView):
             kind=instance.kind, meraki_id=instance.meraki_id,
         ).exclude(pk=instance.pk).select_related('run').order_by('-run__created')[:HISTORY]
         names = reference_names([instance])
+        may_approve = request.user.has_perm(APPROVE_CHANGE)
         return {
             'kind_name': kind_name(instance.kind),
             'object_url': object_url(instance),
@@ -61,8 +63,16 @@ class ChangeView(generic.ObjectView):
             'dependencies': dependencies,
             'history': history,
             'can_decide': instance.state in UNDECIDED and instance.run.status == RunStatusChoices.AWAITING_REVIEW
-                          and request.user.has_perm(APPROVE_CHANGE),
+                          and may_approve,
+            'can_undo_rejection': may_approve and undoable(instance),
         }
+
+
+def undoable(change):
+    """Whether undoing the change's rejection does anything: reopen it in its review, or forget a standing rejection."""
+    if change.state != ChangeStateChoices.REJECTED:
+        return False
+    return change.run.status == RunStatusChoices.AWAITING_REVIEW or bool(standing_rejections_of([change]))
 
 
 # How many earlier and later changes of the same object a change's page lists.
@@ -154,3 +164,21 @@ class ChangeRejectView(ChangeDecisionView):
     @staticmethod
     def message(count):
         return ngettext('%(count)d change rejected.', '%(count)d changes rejected.', count)
+
+
+@register_model_view(Change, 'bulk_undo_rejection', path='undo-rejection', detail=False)
+class ChangeUndoRejectionView(ChangeDecisionView):
+    """
+    Undo the rejection of changes (ticked, or one): in a run awaiting review they are pending again; in a finished run
+    the rejection is forgotten, and the next run plans the change as any other.
+    """
+
+    def post(self, request):
+        changes = self.selected(request).filter(
+            run__in=SyncRun.objects.restrict(request.user, 'view'),
+        ).restrict(request.user, APPROVE_ACTION)
+        count = undo_rejections(changes)
+        messages.success(request, ngettext(
+            'The rejection of %(count)d change was undone.', 'The rejections of %(count)d changes were undone.', count,
+        ) % {'count': count})
+        return redirect(self.get_return_url(request))

@@ -23,6 +23,7 @@ LOG_LINES_PER_RUN = 6
 # A run that got this far talked to Meraki successfully.
 REACHED_MERAKI = (
     RunStatusChoices.COMPLETED, RunStatusChoices.PARTIAL, RunStatusChoices.AWAITING_REVIEW, RunStatusChoices.CANCELLED,
+    RunStatusChoices.SUPERSEDED,
 )
 
 

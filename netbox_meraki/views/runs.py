@@ -10,7 +10,7 @@ from netbox.views import generic
 from utilities.jobs import is_background_request
 from utilities.views import ViewTab, register_model_view
 
-from ..choices import ChangeActionChoices, ChangeStateChoices, RunStatusChoices
+from ..choices import ChangeActionChoices, ChangeStateChoices, RunStatusChoices, RunTriggerChoices, SyncModeChoices
 from ..filtersets import ChangeFilterSet, SyncRunFilterSet
 from ..forms import ChangeFilterForm, RunChangesFilterForm, SyncRunFilterForm
 from ..kinds import kind_name
@@ -25,17 +25,18 @@ from ..sync import (
     apply_review,
     cancel_run,
     interrupt_dead_runs,
+    turn_into_review,
     undecided_dependencies,
 )
 from ..tables import ChangeTable, ReviewRunTable, SyncRunTable
 from ..tables.changes import REMOVALS, UNDECIDED
 from ..tables.display import action_totals, run_duration
-from .actions import ApproveSelected, RejectSelected
+from .actions import ApproveSelected, RejectSelected, UndoRejectionSelected
 from .mixins import LiveRunsMixin, PermissionRequiredView
 
 __all__ = (
     'ReviewView', 'SyncRunApplyView', 'SyncRunBulkDeleteView', 'SyncRunCancelView', 'SyncRunChangesView',
-    'SyncRunListView', 'SyncRunProgressView', 'SyncRunView',
+    'SyncRunListView', 'SyncRunProgressView', 'SyncRunReviewFromDryRunView', 'SyncRunView',
 )
 
 # Log lines shown while a run is live, and once it has finished.
@@ -166,7 +167,14 @@ class SyncRunView(LiveRunsMixin, generic.ObjectView):
             'timings': sorted((instance.timings or {}).items(), key=lambda item: (
                 PHASE_ORDER.index(item[0]) if item[0] in PHASE_ORDER else len(PHASE_ORDER), item[0])),
             'can_cancel': not instance.is_finished and request.user.has_perm(RUN_SYNC),
+            'can_turn_into_review': instance.mode == SyncModeChoices.DRY_RUN and instance.is_finished
+                                    and may_turn_into_review(request.user, instance),
         }
+
+
+def may_turn_into_review(user, run):
+    """Turning a dry run into a review starts a sync and readies changes for approval: it takes both rights."""
+    return user.has_perm(RUN_SYNC, obj=run) and user.has_perm(APPROVE_CHANGE)
 
 
 @register_model_view(SyncRun, 'progress')
@@ -193,7 +201,7 @@ class SyncRunChangesView(generic.ObjectChildrenView):
     table = ChangeTable
     filterset = ChangeFilterSet
     filterset_form = ChangeFilterForm
-    actions = (ApproveSelected, RejectSelected)
+    actions = (ApproveSelected, RejectSelected, UndoRejectionSelected)
     template_name = 'netbox_meraki/syncrun/changes.html'
     tab = ViewTab(
         label=_('Changes'),
@@ -210,14 +218,16 @@ class SyncRunChangesView(generic.ObjectChildrenView):
         return Change.objects.restrict(request.user, 'view').filter(run=parent)
 
     def get_permitted_actions(self, user, model=None):
+        permitted = super().get_permitted_actions(user, model=model)
         if self.run.status != RunStatusChoices.AWAITING_REVIEW:
-            return []
-        return super().get_permitted_actions(user, model=model)
+            # A finished run's decisions are over, but a rejection that stands for later runs can be undone.
+            return [action for action in permitted if action is UndoRejectionSelected]
+        return permitted
 
     def get_table(self, data, request, bulk_actions=True):
         table = super().get_table(data, request, bulk_actions)
         # The approve and reject buttons of each row go with the checkboxes: both need a run awaiting review.
-        table.reviewable = bulk_actions
+        table.reviewable = bulk_actions and self.run.status == RunStatusChoices.AWAITING_REVIEW
         table.columns.hide('run')
         return table
 
@@ -284,6 +294,26 @@ class SyncRunApplyView(RunActionView):
             messages.error(request, redact(exc))
             return redirect(reverse('plugins:netbox_meraki:syncrun_changes', kwargs={'pk': run.pk}))
         messages.success(request, _('Applying the approved changes of run #{pk}.').format(pk=run.pk))
+        return redirect(run.get_absolute_url())
+
+
+@register_model_view(SyncRun, 'turn_into_review', path='turn-into-review')
+class SyncRunReviewFromDryRunView(RunActionView):
+    """Turn a dry run into a review: a new review run of the same organization and networks, planned anew."""
+
+    permission_required = RUN_SYNC
+
+    def post(self, request, pk):
+        dry_run = self.get_run(request, pk)
+        if not may_turn_into_review(request.user, dry_run):
+            return self.handle_no_permission()
+        try:
+            run = turn_into_review(dry_run, user=request.user, trigger=RunTriggerChoices.MANUAL)
+        except SyncRefused as exc:
+            messages.error(request, redact(exc))
+            return redirect(dry_run.get_absolute_url())
+        messages.success(request, _('Run #{pk} reads Meraki again and plans the review of dry run #{dry_run}.').format(
+            pk=run.pk, dry_run=dry_run.pk))
         return redirect(run.get_absolute_url())
 
 

@@ -174,7 +174,8 @@ def test_dry_run_changes_nothing_in_netbox(meraki_config, org_id):
     assert run.status == RunStatusChoices.COMPLETED
     assert run.changes.filter(action=ChangeActionChoices.CREATE).count() > 0
     assert table_counts() == before
-    planned = run.changes.filter(state=ChangeStateChoices.PENDING).count()
+    planned = run.changes.filter(state=ChangeStateChoices.PLANNED).count()
+    assert planned == run.changes.count()  # planned only: none waits for a decision
     assert run.log[-1]['message'] == (
         f'Applied 0, failed 0, conflict 0, skipped 0, held 0, planned only (dry run) {planned}.')
     assert not SyncedObject.objects.exists()

@@ -270,7 +270,7 @@ def test_a_dry_run_a_half_decided_review_and_an_applied_run_do_not_look_alike(ad
     dry = make_run(1, mode=SyncModeChoices.DRY_RUN, counts={'site': {'create': 2}})
     review = make_run(2, status=RunStatusChoices.AWAITING_REVIEW, counts={'site': {'create': 2}})
     auto = make_run(3, mode=SyncModeChoices.AUTO, counts={'site': {'create': 2}})
-    for run, states in ((dry, ('pending', 'pending')), (review, ('approved', 'pending')),
+    for run, states in ((dry, ('planned', 'planned')), (review, ('approved', 'pending')),
                         (auto, ('applied', 'failed'))):
         for sequence, state in enumerate(states):
             make_change(run, sequence, state=state)
