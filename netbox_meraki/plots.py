@@ -50,7 +50,7 @@ def seconds_label(seconds):
 
 
 def number_label(number):
-    return f'{number:,.0f}'
+    return f'{number:,.0f}' if number == int(number) else f'{number:g}'  # the middle of an axis up to 1 is 0.5
 
 
 def bar_chart(title, bars, value_label=number_label, first='', last=''):
@@ -89,13 +89,15 @@ def bar_chart(title, bars, value_label=number_label, first='', last=''):
         '<line x1="{left}" y1="{middle}" x2="{right}" y2="{middle}" stroke-dasharray="2 3"/>'
         '<line x1="{left}" y1="{bottom}" x2="{right}" y2="{bottom}"/></g>'
         '<g text-anchor="end"><text x="{label_x}" y="{top_label}">{top_value}</text>'
+        '<text x="{label_x}" y="{middle_label}">{middle_value}</text>'
         '<text x="{label_x}" y="{bottom_label}">0</text></g>'
         '{shapes}'
         '<g class="text-secondary" fill="currentColor"><text x="{left}" y="{time_y}">{first}</text>'
         '<text x="{right}" y="{time_y}" text-anchor="end">{last}</text></g></svg>',
         width=WIDTH, height=HEIGHT, title=title, left=LEFT, right=WIDTH - RIGHT, top=TOP,
         middle=TOP + plot_height / 2, bottom=TOP + plot_height, label_x=LEFT - 4, top_label=TOP + 4,
-        top_value=value_label(top), bottom_label=TOP + plot_height + 3, shapes=format_html_join('', '{}', (
+        top_value=value_label(top), middle_label=TOP + plot_height / 2 + 3, middle_value=value_label(top / 2),
+        bottom_label=TOP + plot_height + 3, shapes=format_html_join('', '{}', (
             (shape,) for shape in shapes)),
         time_y=HEIGHT - 4, first=first, last=last,
     )
