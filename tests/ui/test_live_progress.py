@@ -213,3 +213,13 @@ def test_a_syncs_progress_writes_stay_few_and_hold_no_api_key(meraki_config, set
     assert len(progress) <= elapsed + 6, (len(progress), elapsed)
     assert any('SSIDs' in sql for sql in progress)  # what the fetch read was written as it went
     assert not any(API_KEY in sql for sql in progress)
+
+
+def test_a_review_apply_whose_process_died_ends_in_its_own_times(admin_client):
+    planned = (timezone.now() - timedelta(hours=1), timezone.now() - timedelta(minutes=59))
+    run = make_run(1, status=RunStatusChoices.RUNNING, started=planned[0], completed=planned[1],
+                   review_started=timezone.now(), phase='apply')
+    admin_client.get(run.get_absolute_url())  # no process holds the organization's lock: the run is marked dead
+    run.refresh_from_db()
+    assert run.status == RunStatusChoices.INTERRUPTED
+    assert (run.started, run.completed) == planned and run.review_completed >= run.review_started
