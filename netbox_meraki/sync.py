@@ -254,10 +254,11 @@ def enqueue_job(run, user, action='sync'):
 def save_progress(run, phase=None, done=None, total=None, detail=None):
     """
     Write what the run's page shows live (phase, progress, API calls, log) in one update, without saving the run. A
-    new phase starts its clock (the apply's rate and time left are reckoned from it) and clears the fetch's detail.
+    new phase starts its clock (the apply's rate and time left are reckoned from it) and its progress from nothing.
     """
     if phase and phase != run.phase:
-        run.phase, run.phase_started, run.progress_detail = phase, timezone.now(), []
+        run.phase, run.phase_started = phase, timezone.now()
+        run.progress_done, run.progress_total, run.progress_detail = 0, 0, []
     run.progress_done = run.progress_done if done is None else done
     run.progress_total = run.progress_total if total is None else total
     run.progress_detail = run.progress_detail if detail is None else detail

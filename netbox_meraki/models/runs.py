@@ -124,6 +124,13 @@ class SyncRun(EventRulesMixin, ExportTemplatesMixin, models.Model):
         return None
 
     @property
+    def review_duration(self):
+        """How long the review's apply took (`duration` is the plan's)."""
+        if self.review_started and self.review_completed:
+            return self.review_completed - self.review_started
+        return None
+
+    @property
     def is_finished(self):
         return self.status in RunStatusChoices.FINISHED
 

@@ -57,8 +57,7 @@ def progress_context(run):
         **pace_context(run),
         'totals': action_totals(run.counts),
         'duration': run_duration(run),
-        'review_duration': humanize_duration(run.review_completed - run.review_started)
-        if run.review_started and run.review_completed else '',
+        'review_duration': humanize_duration(run.review_duration),
         'log_lines': log[-shown:],
         'log_hidden': max(0, len(log) - shown),
         'action_colors': ChangeActionChoices.colors,

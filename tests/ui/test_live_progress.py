@@ -20,7 +20,7 @@ from netbox_meraki.choices import ChangeStateChoices, RunStatusChoices, SyncMode
 from netbox_meraki.fetch import fetch_organization
 from netbox_meraki.models import SyncRun
 from netbox_meraki.plots import run_charts
-from netbox_meraki.sync import apply_review, approve_changes, dashboard_client
+from netbox_meraki.sync import apply_review, approve_changes, dashboard_client, save_progress
 
 from .conftest import API_KEY, run_sync
 from .test_runs import make_run
@@ -223,3 +223,15 @@ def test_a_review_apply_whose_process_died_ends_in_its_own_times(admin_client):
     run.refresh_from_db()
     assert run.status == RunStatusChoices.INTERRUPTED
     assert (run.started, run.completed) == planned and run.review_completed >= run.review_started
+
+
+def test_a_new_phase_starts_its_progress_and_clock_afresh(hold_organization_lock):
+    # An auto run's apply left 50 of 50 done; its review's apply then reads Meraki again: no rate from the old apply.
+    hold_organization_lock('101')
+    run = make_run(1, status=RunStatusChoices.RUNNING, phase='apply', progress_done=50, progress_total=50,
+                   phase_started=timezone.now() - timedelta(minutes=5))
+    save_progress(run, phase='fetch')
+    run = SyncRun.objects.get(pk=run.pk)
+    assert (run.phase, run.progress_done, run.progress_total) == ('fetch', 0, 0)
+    assert timezone.now() - run.phase_started < timedelta(seconds=5)
+    assert run.pace() == (None, None)
