@@ -8,7 +8,9 @@ so later steps can tell "Meraki says there is nothing" from "we could not ask" a
 import logging
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -55,6 +57,8 @@ READ_FORMAT = 1
 CLOCK_MARGIN = timedelta(minutes=5)
 # More changed networks than this, and the network-scoped endpoints are read in full (fewer, fuller pages).
 MAXIMUM_NETWORK_FILTER = 100
+# A read reports its progress at most this often (seconds): a run's page needs no more, and each report is a write.
+REPORT_INTERVAL = 1.0
 
 
 class FetchError(Exception):
@@ -123,6 +127,54 @@ def retry_after_seconds(response):
         return 1.0
 
 
+class ReadProgress:
+    """
+    What a read has done so far, per endpoint: pages answered of an org-wide endpoint (Meraki does not say how many
+    there will be), networks done of those to read of a per-network one. The client's threads count; the thread that
+    reads sends it to `report` ([[label, done, total or None, unit], ...]) while it waits for them, at most every
+    REPORT_INTERVAL seconds and only when something moved: a few writes a minute, whatever the organization's size.
+    """
+
+    def __init__(self, report):
+        self.report = report
+        self.rows = {}  # label -> [label, done, total, unit]
+        self.reading = threading.local()  # the endpoint this thread reads: its answers are its pages
+        self.lock = threading.Lock()
+        self.sent = None
+
+    def start(self, label, total=None, unit='pages'):
+        with self.lock:
+            self.rows[label] = [label, 0, total, unit]
+
+    def advance(self, label):
+        with self.lock:
+            self.rows[label][1] += 1
+
+    def finish(self, label):
+        """All of an endpoint's pages are in: their number is its total."""
+        with self.lock:
+            self.rows[label][2] = self.rows[label][1]
+
+    def page_answered(self):
+        label = getattr(self.reading, 'label', None)
+        if label is not None:
+            self.advance(label)
+
+    def send(self):
+        with self.lock:
+            rows = [list(row) for row in self.rows.values()]
+        if rows != self.sent:
+            self.sent = rows
+            self.report(rows)
+
+    def wait(self, futures):
+        """Wait for the futures, sending the progress every REPORT_INTERVAL seconds meanwhile, and once at the end."""
+        pending = set(futures)
+        while pending:
+            _done, pending = wait(pending, timeout=REPORT_INTERVAL)
+            self.send()
+
+
 class DashboardClient:
     """The SDK's DashboardAPI configured for a server, counting every HTTP request it sends."""
 
@@ -133,6 +185,8 @@ class DashboardClient:
         self.rate_limited = 0
         self._count_lock = threading.Lock()
         self._limiter = RateLimiter(requests_per_second)
+        # Set for a read whose progress is reported (see ReadProgress).
+        self.progress = None
         self.dashboard = meraki.DashboardAPI(
             api_key,
             base_url=base_url,
@@ -163,6 +217,8 @@ class DashboardClient:
             self._limiter.refused(retry_after_seconds(response))
         else:
             self._limiter.answered()
+            if self.progress:
+                self.progress.page_answered()
 
     @property
     def waited(self):
@@ -274,9 +330,25 @@ ENDPOINTS = {
     'configuration_changes': ('getOrganizationConfigurationChanges', 'ts'),
     'config_templates': ('getOrganizationConfigTemplates', 'id'),
 }
+# What a run's page calls each endpoint while it is read (per-network ones by their source).
+LABELS = {
+    'networks': 'networks',
+    'devices': 'devices',
+    'availabilities': 'device availabilities',
+    'uplinks': 'uplink addresses',
+    'switch_ports': 'switch ports',
+    'topology': 'LLDP/CDP topology',
+    'inventory': 'inventory',
+    'configuration_changes': 'configuration change log',
+    'config_templates': 'configuration templates',
+    'vlans': 'appliance VLANs or LAN',
+    'ssids': 'SSIDs',
+    'stacks': 'switch stacks',
+}
 
 
-def fetch_organization(client, organization_id, network_ids=None, inventory=False, previous=None, stacks=False):
+def fetch_organization(client, organization_id, network_ids=None, inventory=False, previous=None, stacks=False,
+                       progress=None):
     """
     Read one organization: org-wide calls for networks, configuration templates, devices, availabilities, uplink
     addresses, switch ports, LLDP/CDP neighbours (and unassigned inventory when asked), all concurrently;
@@ -289,7 +361,18 @@ def fetch_organization(client, organization_id, network_ids=None, inventory=Fals
     Meraki's configuration change log says which networks changed since their last read, and only those (and networks
     without a usable previous read) are read again per network and in the network-scoped endpoints (see
     sources_to_read); for the rest, their last read is reused. Every other endpoint is read in full.
+
+    `progress`, when given, is called with what has been read so far, endpoint by endpoint (see ReadProgress).
     """
+    client.progress = ReadProgress(progress) if progress else None
+    try:
+        return read_organization(client, organization_id, network_ids, inventory, previous, stacks)
+    finally:
+        client.progress = None
+
+
+def read_organization(client, organization_id, network_ids, inventory, previous, stacks):
+    """fetch_organization(), once the client reports its progress or not."""
     api = client.dashboard.organizations
     switch = client.dashboard.switch
     read_at = datetime.now(UTC)
@@ -333,7 +416,8 @@ def fetch_organization(client, organization_id, network_ids=None, inventory=Fals
         operation, key = ENDPOINTS[name]
         # The configuration templates come in one answer: the endpoint is not paginated.
         paging = {'total_pages': 'all', 'perPage': PER_PAGE[name]} if name in PER_PAGE else {}
-        items = call(operation, function, organization_id, **paging, **filters, **extra)
+        with reading(client.progress, LABELS[name]):
+            items = call(operation, function, organization_id, **paging, **filters, **extra)
         if isinstance(items, dict) and isinstance(items.get('items'), list):
             items = items['items']  # the newer endpoints answer {"items": [...], "meta": {...}}
         if not isinstance(items, list):
@@ -350,6 +434,8 @@ def fetch_organization(client, organization_id, network_ids=None, inventory=Fals
     changes = None
     with ThreadPoolExecutor(max_workers=len(requests), thread_name_prefix='meraki-fetch') as pool:
         futures = {name: pool.submit(fetch, name) for name in requests}
+        if client.progress:
+            client.progress.wait(futures.values())
         for name, future in futures.items():
             try:
                 result = future.result()
@@ -380,9 +466,26 @@ def fetch_organization(client, organization_id, network_ids=None, inventory=Fals
                         snapshot.networks_read.setdefault(network_id, set()).add('stacks')
             stored = {network_id: entry['data'] for network_id, entry in previous.items()}
         read_network_scoped(snapshot, fetch, scoped, stored)
+        if client.progress:
+            client.progress.send()
     if snapshot.networks is not None:
         fetch_networks(client, snapshot, stored)
     return snapshot
+
+
+@contextmanager
+def reading(progress, label):
+    """While this thread reads one org-wide endpoint, the pages answered are that endpoint's."""
+    if progress is None:
+        yield
+        return
+    progress.start(label)
+    progress.reading.label = label
+    try:
+        yield
+    finally:
+        progress.reading.label = None
+        progress.finish(label)
 
 
 def sources_to_read(networks, devices, previous, changes):
@@ -549,9 +652,24 @@ def fetch_networks(client, snapshot, stored=None):
                         getattr(snapshot, kind)[network_id] = kept[kind]
             else:
                 tasks.append((source, network_id, task))
+    progress = client.progress
+    if progress:
+        for source, number in Counter(source for source, _network_id, _task in tasks).items():
+            progress.start(LABELS[source], total=number, unit='networks')
+
+    def read(source, network_id, task):
+        try:
+            return task(network_id)
+        finally:
+            if progress:
+                progress.advance(LABELS[source])
+
     failures = []
     with ThreadPoolExecutor(max_workers=NETWORK_WORKERS, thread_name_prefix='meraki-network') as pool:
-        futures = [(source, network_id, pool.submit(task, network_id)) for source, network_id, task in tasks]
+        futures = [(source, network_id, pool.submit(read, source, network_id, task))
+                   for source, network_id, task in tasks]
+        if progress:
+            progress.wait(future for _source, _network_id, future in futures)
         for source, network_id, future in futures:
             try:
                 kind, data = future.result()

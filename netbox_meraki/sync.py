@@ -184,11 +184,19 @@ def run_is_alive(run):
     return True
 
 
+def ending_field(run):
+    """
+    Where a pending or running run's end is recorded: a review's apply (the run's plan has ended: a plan never runs
+    twice) has its own, so that the run keeps its plan's times.
+    """
+    return 'review_completed' if run.completed else 'completed'
+
+
 def interrupt(run):
     """Mark a run whose process is gone as interrupted, unless it finished in the meantime."""
     values = {
         'status': RunStatusChoices.INTERRUPTED,
-        'completed': timezone.now(),
+        ending_field(run): timezone.now(),
         'error': run.error or 'Interrupted: the process running this sync stopped before it finished.',
     }
     if SyncRun.objects.filter(pk=run.pk, status__in=ACTIVE).update(**values):
@@ -248,13 +256,21 @@ def enqueue_job(run, user, action='sync'):
     run.save(update_fields=['job'])
 
 
-def save_progress(run, phase=None, done=None, total=None):
-    run.phase = phase or run.phase
+def save_progress(run, phase=None, done=None, total=None, detail=None):
+    """
+    Write what the run's page shows live (phase, progress, API calls, log) in one update, without saving the run. A
+    new phase starts its clock (the apply's rate and time left are reckoned from it) and its progress from nothing.
+    """
+    if phase and phase != run.phase:
+        run.phase, run.phase_started = phase, timezone.now()
+        run.progress_done, run.progress_total, run.progress_detail = 0, 0, []
     run.progress_done = run.progress_done if done is None else done
     run.progress_total = run.progress_total if total is None else total
+    run.progress_detail = run.progress_detail if detail is None else detail
     SyncRun.objects.filter(pk=run.pk).update(
-        phase=run.phase, progress_done=run.progress_done, progress_total=run.progress_total, log=run.log,
-        organization_name=run.organization_name, api_calls=run.api_calls,
+        phase=run.phase, phase_started=run.phase_started, progress_done=run.progress_done,
+        progress_total=run.progress_total, progress_detail=run.progress_detail, log=run.log,
+        organization_name=run.organization_name, api_calls=run.api_calls, api_rate_limited=run.api_rate_limited,
     )
 
 
@@ -287,17 +303,19 @@ def begin(run, locked=False):
     Claim the pending run, take its organization's lock (unless `locked`) and mark it running. Refuse when another
     run holds the lock, and when the run is no longer pending (cancelled, interrupted, or claimed by another worker
     the same job was handed to). Claim and refusal commit together: no one sees a run running without its lock.
+    A review's apply records its own start (and end), and leaves the plan's.
     """
     now = timezone.now()
+    starting, ending = 'review_started' if run.completed else 'started', ending_field(run)
     with transaction.atomic():
         claimed = SyncRun.objects.filter(pk=run.pk, status=RunStatusChoices.PENDING).update(
-            status=RunStatusChoices.RUNNING, started=now,
+            status=RunStatusChoices.RUNNING, phase_started=None, progress_detail=[], **{starting: now, ending: None},
         )
         refused = claimed and not locked and not try_lock_organization(run.organization_id)
         if refused:
             holder = active_run(run.organization_id, exclude=run.pk)
             SyncRun.objects.filter(pk=run.pk).update(
-                status=RunStatusChoices.FAILED, completed=now,
+                status=RunStatusChoices.FAILED, **{ending: now},
                 error=str(SyncAlreadyRunning(holder)) if holder else 'Another process holds this organization.',
             )
     run.refresh_from_db()
@@ -421,6 +439,10 @@ def execute_run(run, locked=False):
     def count_calls():
         run.api_calls, run.api_rate_limited = calls_before + client.calls, rate_limited_before + client.rate_limited
 
+    def fetch_progress(detail):
+        count_calls()
+        save_progress(run, detail=detail)
+
     try:
         settings = PluginSettings.load()
         save_progress(run, phase='fetch')
@@ -430,7 +452,7 @@ def execute_run(run, locked=False):
         with timed(run, 'fetch'):
             snapshot = fetch_organization(
                 client, run.organization_id, run.network_ids, inventory=settings.sync_inventory, previous=previous,
-                stacks=settings.sync_switch_stacks,
+                stacks=settings.sync_switch_stacks, progress=fetch_progress,
             )
         del previous  # what the snapshot reuses of it, it holds: planning needs the memory
         run.organization_name = str(snapshot.organization.get('name') or '')[:255]
@@ -599,19 +621,27 @@ def confirm_with_meraki(run, approved, settings):
     the records of Meraki's answer.
     """
     client = None
+    calls_before, rate_limited_before = run.api_calls, run.api_rate_limited
+
+    def count_calls():
+        run.api_calls, run.api_rate_limited = calls_before + client.calls, rate_limited_before + client.rate_limited
+
+    def fetch_progress(detail):
+        count_calls()
+        save_progress(run, detail=detail)
+
     try:
         client = dashboard_client()
         with timed(run, REVIEW_CHECK):
             snapshot = fetch_organization(
                 client, run.organization_id, run.network_ids, inventory=settings.sync_inventory,
-                stacks=settings.sync_switch_stacks,
+                stacks=settings.sync_switch_stacks, progress=fetch_progress,
             )
     except FetchError as exc:
         raise ReviewNotConfirmed(str(exc)) from None
     finally:
         if client:
-            run.api_calls += client.calls
-            run.api_rate_limited += client.rate_limited
+            count_calls()
             record_rate_limit_wait(run, client)
             client.close()
     failures = list(snapshot.errors.values()) + [
@@ -686,7 +716,7 @@ def execute_review(run):
         run.log_line('error', f'Failed: {run.error}')
     finally:
         stopped_with_process(run)
-        run.completed = timezone.now()
+        run.review_completed = timezone.now()
         run.phase = 'done'
         run.save()
         release_organization(run.organization_id)
@@ -720,7 +750,7 @@ def cancel_run(run):
     # A run still pending is cancelled only if it is still pending when the update lands: a worker may have claimed
     # it since it was read (begin() claims it the same way), and a running run stops at its next safe point instead.
     cancelled = SyncRun.objects.filter(pk=run.pk, status=RunStatusChoices.PENDING).update(
-        status=RunStatusChoices.CANCELLED, completed=timezone.now(),
+        status=RunStatusChoices.CANCELLED, **{ending_field(run): timezone.now()},
     )
     if cancelled and run.job_id:
         job = Job.objects.filter(pk=run.job_id, status__in=JobStatusChoices.ENQUEUED_STATE_CHOICES).first()

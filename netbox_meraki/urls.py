@@ -10,6 +10,7 @@ urlpatterns = [
     # (the plugin's root would mark it on every plugin page), and the root leads to it.
     path('', RedirectView.as_view(pattern_name='plugins:netbox_meraki:dashboard'), name='home'),
     path('dashboard/', views.DashboardView.as_view(), name='dashboard'),
+    path('dashboard/active-runs/', views.DashboardActiveRunsView.as_view(), name='dashboard_active_runs'),
     path('sync/', views.SyncNowView.as_view(), name='sync'),
     path('review/', views.ReviewView.as_view(), name='review'),
 

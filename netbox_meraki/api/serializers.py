@@ -49,15 +49,17 @@ class SyncRunSerializer(ObjectURLMixin, BaseModelSerializer):
         nested=True, read_only=True, allow_null=True,
         fields=('id', 'url', 'display', 'status', 'created', 'started', 'completed'),
     )
-    duration = serializers.SerializerMethodField(read_only=True, help_text='Seconds from start to completion.')
+    duration = serializers.SerializerMethodField(
+        read_only=True, help_text="Seconds from start to completion of the plan (a review's apply has its own times).",
+    )
 
     class Meta:
         model = SyncRun
         fields = (
             'id', 'url', 'display_url', 'display', 'request_id', 'organization_id', 'organization_name', 'network_ids',
             'mode', 'full_read', 'status', 'trigger', 'user', 'job', 'created', 'started', 'completed', 'duration',
-            'phase', 'progress_done', 'progress_total', 'api_calls', 'api_rate_limited', 'counts', 'timings', 'error',
-            'log', 'cancel_requested',
+            'review_started', 'review_completed', 'phase', 'phase_started', 'progress_done', 'progress_total',
+            'progress_detail', 'api_calls', 'api_rate_limited', 'counts', 'timings', 'error', 'log', 'cancel_requested',
         )
         read_only_fields = fields
         brief_fields = ('id', 'url', 'display', 'organization_id', 'organization_name', 'mode', 'status', 'created')

@@ -24,8 +24,9 @@ __all__ = (
     name='MerakiSyncRunType',
     fields=[
         'id', 'request_id', 'organization_id', 'organization_name', 'network_ids', 'mode', 'full_read', 'status',
-        'trigger', 'user', 'created', 'started', 'completed', 'phase', 'progress_done', 'progress_total', 'api_calls',
-        'api_rate_limited', 'counts', 'timings', 'cancel_requested', 'changes',
+        'trigger', 'user', 'created', 'started', 'completed', 'review_started', 'review_completed', 'phase',
+        'progress_done', 'progress_total', 'api_calls', 'api_rate_limited', 'counts', 'timings', 'cancel_requested',
+        'changes',
     ],
     filters=SyncRunFilter,
     pagination=True,

@@ -54,9 +54,18 @@ class SyncRun(EventRulesMixin, ExportTemplatesMixin, models.Model):
     created = models.DateTimeField(verbose_name=_('created'), default=timezone.now, db_index=True)
     started = models.DateTimeField(verbose_name=_('started'), blank=True, null=True)
     completed = models.DateTimeField(verbose_name=_('completed'), blank=True, null=True)
+    # A review's apply has its own start and end: started and completed (and the duration) stay the plan's.
+    review_started = models.DateTimeField(verbose_name=_('review apply started'), blank=True, null=True)
+    review_completed = models.DateTimeField(verbose_name=_('review apply completed'), blank=True, null=True)
     phase = models.CharField(verbose_name=_('phase'), max_length=50, blank=True)
+    # When the phase began: the apply's rate and time left are reckoned from it.
+    phase_started = models.DateTimeField(verbose_name=_('phase started'), blank=True, null=True)
     progress_done = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(default=0)
+    progress_detail = models.JSONField(
+        verbose_name=_('progress detail'), default=list, blank=True,
+        help_text=_('While Meraki is read: per endpoint, [label, done, total or null, unit] (pages or networks).'),
+    )
     api_calls = models.PositiveIntegerField(verbose_name=_('API calls'), default=0)
     api_rate_limited = models.PositiveIntegerField(verbose_name=_('429 answers'), default=0)
     counts = models.JSONField(
@@ -116,8 +125,29 @@ class SyncRun(EventRulesMixin, ExportTemplatesMixin, models.Model):
         return None
 
     @property
+    def review_duration(self):
+        """How long the review's apply took (`duration` is the plan's)."""
+        if self.review_started and self.review_completed:
+            return self.review_completed - self.review_started
+        return None
+
+    @property
     def is_finished(self):
         return self.status in RunStatusChoices.FINISHED
+
+    def pace(self, now=None):
+        """
+        (objects per second, seconds left) of the phase under way, from its progress and its start: known once some
+        of it is done, while the run runs. (None, None) otherwise.
+        """
+        now = now or timezone.now()
+        if self.status != RunStatusChoices.RUNNING or not self.phase_started or not self.progress_done:
+            return None, None
+        elapsed = (now - self.phase_started).total_seconds()
+        if elapsed <= 0:
+            return None, None
+        rate = self.progress_done / elapsed
+        return rate, max(0, self.progress_total - self.progress_done) / rate
 
     def log_line(self, level, message):
         """Add a line to the run's log (saved with the run) and to the Python log."""

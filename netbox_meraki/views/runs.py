@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.contrib import messages
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
@@ -8,6 +10,7 @@ from django.utils.translation import ngettext
 from netbox.object_actions import BulkDelete, BulkExport
 from netbox.views import generic
 from utilities.jobs import is_background_request
+from utilities.string import humanize_duration
 from utilities.views import ViewTab, register_model_view
 
 from ..choices import ChangeActionChoices, ChangeStateChoices, RunStatusChoices, RunTriggerChoices, SyncModeChoices
@@ -45,21 +48,41 @@ LOG_LINES = 1000
 
 
 def progress_context(run):
-    """What the live progress panel shows: phase, progress, counts so far and the latest log lines."""
+    """
+    What a run's progress shows: phase, progress (with the rate and time left of the phase under way), what the fetch
+    reads, counts so far and the latest log lines.
+    """
+    log = run.log or []
+    shown = LOG_LINES if run.is_finished else LIVE_LOG_LINES
+    return {
+        **pace_context(run),
+        'totals': action_totals(run.counts),
+        'duration': run_duration(run),
+        'review_duration': humanize_duration(run.review_duration),
+        'log_lines': log[-shown:],
+        'log_hidden': max(0, len(log) - shown),
+        'action_colors': ChangeActionChoices.colors,
+    }
+
+
+def pace_context(run):
+    """A run's progress in short, as its page and the dashboard show it: percent done, rate, time left, reads."""
     percent = None
     if run.progress_total:
         percent = min(100, round(100 * run.progress_done / run.progress_total))
     elif run.is_finished:
         percent = 100
-    log = run.log or []
-    shown = LOG_LINES if run.is_finished else LIVE_LOG_LINES
+    rate, seconds_left = run.pace()
     return {
         'percent': percent,
-        'totals': action_totals(run.counts),
-        'duration': run_duration(run),
-        'log_lines': log[-shown:],
-        'log_hidden': max(0, len(log) - shown),
-        'action_colors': ChangeActionChoices.colors,
+        'rate': f'{rate:,.1f}' if rate is not None else '',
+        'time_left': humanize_duration(timedelta(seconds=round(seconds_left))) if rate is not None else '',
+        # What the fetch reads is news only while the run runs.
+        'reads': [] if run.is_finished else [
+            {'label': label, 'done': done, 'total': total, 'unit': unit,
+             'finished': total is not None and done >= total}
+            for label, done, total, unit in run.progress_detail or ()
+        ],
     }
 
 
@@ -153,23 +176,28 @@ class SyncRunView(LiveRunsMixin, generic.ObjectView):
     template_name = 'netbox_meraki/syncrun.html'
 
     def get_extra_context(self, request, instance):
-        review = review_context(request, instance)
-        count_actions, count_table = count_rows(instance)
-        return {
-            **progress_context(instance),
-            **review,
-            'count_actions': count_actions,
-            'count_table': count_table,
-            'states': [
-                (state, label, color, review['states'][state])
-                for state, label, color in ChangeStateChoices.CHOICES if review['states'].get(state)
-            ],
-            'timings': sorted((instance.timings or {}).items(), key=lambda item: (
-                PHASE_ORDER.index(item[0]) if item[0] in PHASE_ORDER else len(PHASE_ORDER), item[0])),
-            'can_cancel': not instance.is_finished and request.user.has_perm(RUN_SYNC),
-            'can_turn_into_review': instance.mode == SyncModeChoices.DRY_RUN and instance.is_finished
-                                    and may_turn_into_review(request.user, instance),
-        }
+        return run_context(request, instance)
+
+
+def run_context(request, run):
+    """What a run's page shows, all of which is live while the run runs (see SyncRunProgressView)."""
+    review = review_context(request, run)
+    count_actions, count_table = count_rows(run)
+    return {
+        **progress_context(run),
+        **review,
+        'count_actions': count_actions,
+        'count_table': count_table,
+        'states': [
+            (state, label, color, review['states'][state])
+            for state, label, color in ChangeStateChoices.CHOICES if review['states'].get(state)
+        ],
+        'timings': sorted((run.timings or {}).items(), key=lambda item: (
+            PHASE_ORDER.index(item[0]) if item[0] in PHASE_ORDER else len(PHASE_ORDER), item[0])),
+        'can_cancel': not run.is_finished and request.user.has_perm(RUN_SYNC),
+        'can_turn_into_review': run.mode == SyncModeChoices.DRY_RUN and run.is_finished
+                                and may_turn_into_review(request.user, run),
+    }
 
 
 def may_turn_into_review(user, run):
@@ -179,13 +207,13 @@ def may_turn_into_review(user, run):
 
 @register_model_view(SyncRun, 'progress')
 class SyncRunProgressView(LiveRunsMixin, generic.ObjectView):
-    """The live part of a run's page, polled while the run is not finished."""
+    """The run's page below its title (status, times, API calls, counts, progress, log), polled while it runs."""
 
-    queryset = SyncRun.objects.all()
+    queryset = SyncRun.objects.select_related('user', 'job')
 
     def get(self, request, **kwargs):
         run = self.get_object(**kwargs)
-        response = render(request, 'netbox_meraki/syncrun/progress.html', {'object': run, **progress_context(run)})
+        response = render(request, 'netbox_meraki/syncrun/live.html', {'object': run, **run_context(request, run)})
         if run.is_finished and request.htmx:
             # The run ended since the page was drawn: reload it whole, with the final status, counts and changes.
             response['HX-Refresh'] = 'true'
