@@ -251,10 +251,26 @@ class PluginSettings(ChangeLoggedModel):
         editable=False,
     )
 
+    # A scheduled sync that could not start any run (the key refused, Meraki unreachable): when, and why with what to
+    # check. Cleared by the next scheduled sync that starts runs. Never holds the key (the reason is redacted).
+    schedule_failed_at = models.DateTimeField(
+        verbose_name=_('scheduled sync failed at'),
+        blank=True,
+        null=True,
+        editable=False,
+    )
+    schedule_failure = models.TextField(
+        verbose_name=_('scheduled sync failure'),
+        blank=True,
+        editable=False,
+    )
+
     # Fewest minutes between two scheduled syncs.
     MINIMUM_SYNC_INTERVAL = 5
     # Fields only the schedulers write; saving them alone does not reschedule the recurring job.
-    SCHEDULE_TIMING_FIELDS = frozenset({'last_scheduled_sync', 'next_scheduled_sync'})
+    SCHEDULE_TIMING_FIELDS = frozenset({
+        'last_scheduled_sync', 'next_scheduled_sync', 'schedule_failed_at', 'schedule_failure',
+    })
 
     class Meta:
         verbose_name = _('settings')
