@@ -195,3 +195,10 @@ class ConnectionTestSerializer(serializers.Serializer):
     ok = serializers.BooleanField()
     organizations = serializers.ListField(child=serializers.DictField(), help_text='id and name of each one.')
     detail = serializers.CharField(allow_blank=True)
+
+
+class KnownNetworkSerializer(serializers.Serializer):
+    id = serializers.CharField(help_text='The Meraki network id.')
+    display = serializers.CharField(source='label', help_text='Its name and id, as the network pickers show it.')
+    name = serializers.CharField(allow_blank=True)
+    organization_id = serializers.CharField()

@@ -27,7 +27,7 @@ from ..models.settings import (
     NAME_TRANSFORMS,
     TAGGED_KINDS,
 )
-from .fields import IdListField, TagSlugsField
+from .fields import IdListField, NetworkIdsField, TagSlugsField
 
 __all__ = (
     'CleanupSettingsForm', 'InterfaceNameRuleFormSet', 'MappingSettingsForm', 'OrganizationSettingsForm',
@@ -165,14 +165,23 @@ class OrganizationSettingsForm(SettingsTabForm):
         label=_('Organizations'),
         help_text=_('Meraki organization ids, one per line. Empty: every organization the API key sees.'),
     )
-    network_ids = IdListField(
+    network_ids = NetworkIdsField(
         label=_('Networks'),
-        help_text=_('Meraki network ids, one per line. Empty: every network of the organizations.'),
+        help_text=_('Type to search the networks the plugin has synced or read (of the organizations above, once '
+                    'saved). Empty: every network of the organizations.'),
     )
     fieldsets = (
         FieldSet('organization_ids', 'network_ids', name=_('What to sync')),
         FieldSet('default_sync_mode', name=_('Mode')),
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        networks = self.fields['network_ids']
+        networks.organizations = list(self.instance.organization_ids)
+        # Any known network is valid, as the organizations may change in the same save; the networks configured today
+        # stay valid, known or not, so that saving the mode does not refuse them.
+        networks.offer(kept=self.instance.network_ids)
 
 
 class MappingSettingsForm(SettingsTabForm):
