@@ -18,4 +18,9 @@ class Migration(migrations.Migration):
             name='schedule_failure',
             field=models.TextField(blank=True, editable=False),
         ),
+        migrations.AlterField(
+            model_name='pluginsettings',
+            name='inventory_site_name',
+            field=models.CharField(blank=True, default='Meraki inventory', max_length=100),
+        ),
     ]

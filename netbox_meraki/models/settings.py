@@ -171,7 +171,9 @@ class PluginSettings(ChangeLoggedModel):
         verbose_name=_('inventory site'),
         max_length=100,
         default='Meraki inventory',
-        help_text=_('Site that holds unassigned inventory devices (created when missing).'),
+        blank=True,
+        help_text=_('Site that holds unassigned inventory devices (created when missing). Needed only when unassigned '
+                    'inventory is synced.'),
     )
     tenant_per_organization = models.BooleanField(
         verbose_name=_('tenant per organization'),
@@ -328,6 +330,10 @@ class PluginSettings(ChangeLoggedModel):
             for slugs in self.extra_tags.values()
         ):
             errors['extra_tags'] = _('Give kinds {kinds} lists of tag slugs.').format(kinds=', '.join(TAGGED_KINDS))
+        if self.sync_inventory and not (self.inventory_site_name or '').strip():
+            errors['inventory_site_name'] = _(
+                'Name the site that holds unassigned inventory: syncing unassigned inventory needs one.'
+            )
         if self.sync_interval_minutes is not None and self.sync_interval_minutes < self.MINIMUM_SYNC_INTERVAL:
             errors['sync_interval_minutes'] = _(
                 'Scheduled syncs cannot run more often than every {minimum} minutes.'
