@@ -150,7 +150,7 @@ def record_schedule_failure(outcome, now):
     and the dashboard: its runs cannot show it. One that started runs clears it; their own pages say how they went.
     """
     if outcome.status == FAILED and not outcome.runs:
-        reason = redact(' '.join([outcome.message, *outcome.details]))
+        reason = redact('\n'.join([outcome.message, *outcome.details]))
         PluginSettings.objects.filter(pk=1).update(schedule_failed_at=now, schedule_failure=reason)
     elif outcome.runs:
         PluginSettings.objects.filter(pk=1).exclude(schedule_failed_at=None).update(
