@@ -141,7 +141,7 @@ def what_to_check(exc):
             "PLUGINS_CONFIG['netbox_meraki'], a proxy, the firewall) and Meraki's own status; the next scheduled "
             'sync tries again.'
         )
-    return 'Check the organizations and networks in the plugin settings (Organizations tab).'
+    return 'Check the organizations and networks in the plugin settings (Organizations and networks tab).'
 
 
 def record_schedule_failure(outcome, now):
