@@ -6,6 +6,7 @@ organizations' networks, devices and uplinks; mapping_network.py maps what lives
 
 import ipaddress
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -91,6 +92,10 @@ class MappingOptions:
     taken_site_names: frozenset = frozenset()
     # The same for site groups (top-level group names are unique in NetBox too).
     taken_group_names: frozenset = frozenset()
+    # Slugs NetBox's sites and site groups hold: {slug: the Meraki id of this organization's object that holds it, or ''
+    # for anyone else's}. A new slug that one of them holds takes the Meraki id (see unique_slugs).
+    site_slugs: dict = field(default_factory=dict)
+    group_slugs: dict = field(default_factory=dict)
 
     def name(self, kind, name):
         return transform_name(name, self.name_transforms.get(kind))
@@ -113,6 +118,23 @@ def distinct_name(name, taken, organization):
     if name[:100] in taken and organization:
         name = f'{name} ({organization})'
     return name[:100]
+
+
+def unique_slugs(names, holders):
+    """
+    {Meraki id: slug} for {Meraki id: name}: the name's slug, or the slug with the Meraki id added where it would not be
+    unique: two of the names give it, or NetBox holds it on an object other than this Meraki id's (`holders`, as
+    MappingOptions.site_slugs). Both of two names that clash take their id, so neither depends on the order of a read.
+    """
+    plain = {meraki_id: slugify(name)[:100] for meraki_id, name in names.items()}
+    given = Counter(plain.values())
+    slugs = {}
+    for meraki_id, slug in plain.items():
+        if not slug or given[slug] > 1 or holders.get(slug, meraki_id) != meraki_id:
+            suffix = slugify(meraki_id)[:100]
+            slug = f'{slug[:100 - len(suffix) - 1]}-{suffix}' if slug else suffix
+        slugs[meraki_id] = slug
+    return slugs
 
 
 def device_name(device, options=None):
@@ -207,8 +229,13 @@ def map_snapshot(snapshot, options):
         devices_by_network.setdefault(device.get('networkId'), []).append(device)
     organization = str(snapshot.organization.get('name') or snapshot.organization.get('id') or '')
     templates = map_config_templates(snapshot.config_templates, options, organization, records)
-    for network in networks.values():
-        records.add(map_network(network, devices_by_network.get(network['id'], []), options, organization, templates))
+    slugs = unique_slugs(
+        {network_id: site_name(network, options, organization) for network_id, network in networks.items()},
+        options.site_slugs,
+    )
+    for network_id, network in networks.items():
+        records.add(map_network(network, devices_by_network.get(network_id, []), options, organization, templates,
+                                slugs[network_id]))
 
     if snapshot.devices is not None:
         map_devices(snapshot, networks, options, records)
@@ -237,12 +264,17 @@ def map_config_templates(templates, options, organization, records):
     """
     if templates is None:
         return None
-    for template in templates:
-        name = distinct_name((template.get('name') or template['id']).strip(), options.taken_group_names, organization)
-        records.add(Record('sitegroup', template['id'], {
+    names = {
+        template['id']: distinct_name(
+            (template.get('name') or template['id']).strip(), options.taken_group_names, organization)
+        for template in templates
+    }
+    slugs = unique_slugs(names, options.group_slugs)
+    for template_id, name in names.items():
+        records.add(Record('sitegroup', template_id, {
             'name': name,
-            'slug': slugify(f'{name}-{template["id"]}')[:100] or template['id'].lower(),
-            'description': f'Meraki configuration template {template["id"]}'[:200],
+            'slug': slugs[template_id],
+            'description': f'Meraki configuration template {template_id}'[:200],
         }, label=name))
     return {template['id'] for template in templates}
 
@@ -325,10 +357,11 @@ def map_devices(snapshot, networks, options, records):
         records.add(Record('device', serial, values, network_id=network_id, label=values['name']))
 
 
-def map_network(network, devices, options, organization='', templates=None):
+def map_network(network, devices, options, organization, templates, slug):
     """
     A network becomes a site; `devices` are the network's own devices, `organization` its organization's name,
-    `templates` the ids of the organization's configuration templates (None: they could not be read).
+    `templates` the ids of the organization's configuration templates (None: they could not be read), `slug` the
+    site's slug (unique_slugs()).
     """
     # Meraki keeps addresses on devices: a site takes the address most of its devices share.
     addresses = {}
@@ -340,7 +373,7 @@ def map_network(network, devices, options, organization='', templates=None):
     name = site_name(network, options, organization)
     values = {
         'name': name,
-        'slug': slugify(f"{name}-{network['id']}")[:100] or network['id'].lower(),
+        'slug': slug,
         'status': 'active',
         'time_zone': network.get('timeZone') or None,
         'physical_address': address[:200],

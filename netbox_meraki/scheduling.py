@@ -24,6 +24,7 @@ from .choices import RunStatusChoices, RunTriggerChoices
 from .fetch import FetchError
 from .jobs import ScheduledSyncJob
 from .models import PluginSettings, SyncRun
+from .secrets import redact
 from .sync import ACTIVE, MerakiSyncService, SyncAlreadyRunning, SyncRefused
 
 __all__ = (
@@ -69,9 +70,17 @@ def run_scheduled_sync(force=False, now=None, background=False, realign=True):
     mode, in this process (background=False) or as one background job per organization. `now` (default: the
     current time) decides whether the sync is due and becomes the last scheduled sync; the next one is an interval
     later. With realign, the NetBox recurring job is moved to that next time. Never raises for a sync that fails or
-    cannot start: the outcome says what happened.
+    cannot start: the outcome says what happened, and a failure to start any run is kept on the settings
+    (record_schedule_failure) until a scheduled sync starts runs again.
     """
     now = now or timezone.now()
+    outcome = start_scheduled_sync(force, now, background, realign)
+    record_schedule_failure(outcome, now)
+    return outcome
+
+
+def start_scheduled_sync(force, now, background, realign):
+    """run_scheduled_sync() without the record of its failure."""
     # Without Redis nothing can be queued or rescheduled: a check that claimed the slot would only lose it.
     if unreachable := task_queue_unreachable():
         return ScheduledSyncOutcome(FAILED, (
@@ -101,7 +110,9 @@ def run_scheduled_sync(force=False, now=None, background=False, realign=True):
             sync_schedule(now=now)
         return ScheduledSyncOutcome(BUSY, f'Scheduled sync not started: {exc}')
     except (SyncRefused, FetchError) as exc:
-        return ScheduledSyncOutcome(FAILED, f'Scheduled sync ({mode}) could not start: {exc}')
+        return ScheduledSyncOutcome(
+            FAILED, f'Scheduled sync ({mode}) could not start: {redact(exc)}', [what_to_check(exc)],
+        )
 
     details = [describe_run(run, background) for run in runs] + [str(refusal) for refusal in service.refused]
     failed = [run for run in runs if run.status in BROKEN_RUN_STATUSES]
@@ -113,6 +124,37 @@ def run_scheduled_sync(force=False, now=None, background=False, realign=True):
     verb = 'started' if background else 'finished'
     skipped = f'; {len(service.refused)} skipped (already syncing)' if service.refused else ''
     return ScheduledSyncOutcome(SYNCED, f'Scheduled sync ({mode}) of {organizations} {verb}{skipped}.', details, runs)
+
+
+def what_to_check(exc):
+    """What a person checks when a scheduled sync could not start for this reason."""
+    if isinstance(exc, FetchError) and exc.key_refused:
+        return (
+            "Meraki refused the API key (401). Check the key NetBox's configuration gives as "
+            "PLUGINS_CONFIG['netbox_meraki']['api_key']: as documented, the environment variable "
+            "MERAKI_DASHBOARD_API_KEY, set for NetBox and for its worker (netbox-rq) or scheduler, which are "
+            "restarted after it changes. The key needs read access to the organizations."
+        )
+    if isinstance(exc, FetchError):
+        return (
+            'The Meraki Dashboard API could not be read. Check that this server reaches it (the base_url of '
+            "PLUGINS_CONFIG['netbox_meraki'], a proxy, the firewall) and Meraki's own status; the next scheduled "
+            'sync tries again.'
+        )
+    return 'Check the organizations and networks in the plugin settings (Organizations and networks tab).'
+
+
+def record_schedule_failure(outcome, now):
+    """
+    Keep a scheduled sync that started no run (its reason and what to check) on the settings, for the Scheduling tab
+    and the dashboard: its runs cannot show it. One that started runs clears it; their own pages say how they went.
+    """
+    if outcome.status == FAILED and not outcome.runs:
+        reason = redact('\n'.join([outcome.message, *outcome.details]))
+        PluginSettings.objects.filter(pk=1).update(schedule_failed_at=now, schedule_failure=reason)
+    elif outcome.runs:
+        PluginSettings.objects.filter(pk=1).exclude(schedule_failed_at=None).update(
+            schedule_failed_at=None, schedule_failure='')
 
 
 def task_queue_unreachable():
@@ -316,6 +358,8 @@ def schedule_status(now=None):
         'due': settings.should_run_scheduled_sync(now),
         'job': scheduled_job(),
         'runs': last_scheduled_runs(settings),
+        'failed_at': settings.schedule_failed_at,
+        'failure': settings.schedule_failure,
     }
 
 

@@ -78,15 +78,17 @@ def sync_user():
 def mapping_options(settings, organization_id=None):
     """
     The mapping's options from the settings; with `organization_id`, the site and site group names other organizations
-    hold.
+    hold, and who holds each site and site group slug.
     """
-    taken, taken_groups = frozenset(), frozenset()
+    taken, taken_groups, site_slugs, group_slugs = frozenset(), frozenset(), {}, {}
     if organization_id is not None:
         others = SyncedObject.objects.exclude(organization_id=str(organization_id))
         sites, groups = others.filter(kind='site'), others.filter(kind='sitegroup')
         taken = frozenset(Site.objects.filter(pk__in=sites.values('object_id')).values_list('name', flat=True))
         taken_groups = frozenset(
             SiteGroup.objects.filter(pk__in=groups.values('object_id')).values_list('name', flat=True))
+        site_slugs = slug_holders(Site, 'site', organization_id)
+        group_slugs = slug_holders(SiteGroup, 'sitegroup', organization_id)
     return MappingOptions(
         manufacturer_name=settings.manufacturer_name,
         role_names={product_type: settings.role_name(product_type) for product_type in DEFAULT_ROLE_NAMES},
@@ -102,7 +104,19 @@ def mapping_options(settings, organization_id=None):
         tenant_per_organization=settings.tenant_per_organization,
         taken_site_names=taken,
         taken_group_names=taken_groups,
+        site_slugs=site_slugs,
+        group_slugs=group_slugs,
     )
+
+
+def slug_holders(model, kind, organization_id):
+    """
+    {slug: Meraki id} of every NetBox object of the model: the Meraki id of the organization's object of this kind
+    that holds the slug, '' for anyone else's (a person's, another organization's).
+    """
+    owned = dict(SyncedObject.objects.filter(kind=kind, organization_id=str(organization_id)).values_list(
+        'object_id', 'meraki_id'))
+    return {slug: owned.get(pk, '') for pk, slug in model.objects.values_list('pk', 'slug')}
 
 
 class MerakiSyncService:

@@ -122,9 +122,13 @@ class PluginSettingsSerializer(ChangeLogMessageSerializer, ValidatedModelSeriali
             'sync_disabled_ssids', 'sync_inventory', 'sync_switch_stacks', 'inventory_site_name',
             'tenant_per_organization', 'site_name_rules', 'interface_name_rules', 'prefix_filters', 'name_transforms',
             'extra_tags', 'enable_scheduled_sync', 'sync_interval_minutes', 'scheduled_sync_mode', 'full_read_hours',
-            'last_scheduled_sync', 'next_scheduled_sync', 'created', 'last_updated',
+            'last_scheduled_sync', 'next_scheduled_sync', 'schedule_failed_at', 'schedule_failure', 'created',
+            'last_updated',
         )
-        read_only_fields = ('id', 'last_scheduled_sync', 'next_scheduled_sync', 'created', 'last_updated')
+        read_only_fields = (
+            'id', 'last_scheduled_sync', 'next_scheduled_sync', 'schedule_failed_at', 'schedule_failure', 'created',
+            'last_updated',
+        )
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_url(self, obj):
@@ -193,3 +197,10 @@ class ConnectionTestSerializer(serializers.Serializer):
     ok = serializers.BooleanField()
     organizations = serializers.ListField(child=serializers.DictField(), help_text='id and name of each one.')
     detail = serializers.CharField(allow_blank=True)
+
+
+class KnownNetworkSerializer(serializers.Serializer):
+    id = serializers.CharField(help_text='The Meraki network id.')
+    display = serializers.CharField(source='label', help_text='Its name and id, as the network pickers show it.')
+    name = serializers.CharField(allow_blank=True)
+    organization_id = serializers.CharField()

@@ -20,6 +20,7 @@ urlpatterns = [
     ),
     path('settings/', views.PluginSettingsView.as_view(), name='settings'),
     path('settings/test-connection/', views.ConnectionTestView.as_view(), name='settings-test-connection'),
+    path('networks/', views.KnownNetworkListView.as_view(), name='networks'),
     path('webhooks/', views.WebhookView.as_view(), name='webhooks'),
     *router.urls,
 ]

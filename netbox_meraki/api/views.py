@@ -8,7 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ParseError, PermissionDenied
 from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import JSONParser
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.routers import APIRootView
 from rest_framework.views import APIView
@@ -21,6 +21,7 @@ from .. import filtersets
 from ..choices import RunTriggerChoices
 from ..fetch import FetchError, list_organizations
 from ..models import Change, PluginSettings, SyncRun
+from ..networks import known_networks
 from ..permissions import APPROVE_ACTION, APPROVE_CHANGE, RUN_SYNC
 from ..review_queue import undo_rejections
 from ..secrets import redact
@@ -49,6 +50,7 @@ from . import serializers
 __all__ = (
     'ChangeViewSet',
     'ConnectionTestView',
+    'KnownNetworkListView',
     'MerakiRootView',
     'PluginSettingsView',
     'SyncRunChangeViewSet',
@@ -419,6 +421,27 @@ class PluginSettingsView(ETagMixin, GenericAPIView):
         if etag := self._get_etag(obj):
             response['ETag'] = etag
         return response
+
+
+class KnownNetworkListView(GenericAPIView):
+    """
+    The Meraki networks the plugin knows (whose site it owns, or that it has read), by name: what the network pickers
+    of Sync now and the settings offer. Filters: organization_id (repeatable), q (part of the name or id).
+    """
+    serializer_class = serializers.KnownNetworkSerializer
+    permission_classes = [IsAuthenticated]
+    # Those who start syncs or see the settings pick networks.
+    PICKERS = (RUN_SYNC, get_permission_for_model(PluginSettings, 'view'))
+
+    @extend_schema(responses={200: serializers.KnownNetworkSerializer(many=True)})
+    def get(self, request):
+        if not any(request.user.has_perm(permission) for permission in self.PICKERS):
+            raise PermissionDenied(_('You do not have permission to pick Meraki networks.'))
+        networks = known_networks(request.query_params.getlist('organization_id'))
+        if query := request.query_params.get('q', '').strip().lower():
+            networks = [network for network in networks if query in network.label.lower()]
+        page = self.paginate_queryset(networks)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
 class ConnectionTestView(GenericAPIView):

@@ -9,6 +9,8 @@ import re
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from dcim.models import Device
@@ -27,7 +29,7 @@ from ..models.settings import (
     NAME_TRANSFORMS,
     TAGGED_KINDS,
 )
-from .fields import IdListField, TagSlugsField
+from .fields import IdListField, NetworkIdsField, TagSlugsField
 
 __all__ = (
     'CleanupSettingsForm', 'InterfaceNameRuleFormSet', 'MappingSettingsForm', 'OrganizationSettingsForm',
@@ -62,17 +64,34 @@ def kind_label(kind):
     return kind
 
 
-def policy_help(kind):
-    """The kind's default policy and what "mark as removed" does to it (or that it cannot be marked)."""
+def policy_help(kind, chosen):
+    """
+    What each delete policy does to an object of this kind that Meraki no longer has, the chosen one shown (the
+    Cleanup tab's script shows another when the select changes), and the kind's default.
+    """
     spec = KINDS.get(kind)
-    default = dict(DeletePolicyChoices)[DEFAULT_DELETE_POLICY[kind]]
     if spec is None or not spec.mark:
-        marked = _('It cannot be marked: "mark" keeps it.')
+        marked = _('It has no status to mark: "mark" keeps it in NetBox as it is.')
     else:
-        marked = _('Mark as removed: {changes}.').format(
+        marked = _('It stays in NetBox, marked as removed: {changes}; Meraki listing it again undoes the '
+                   'mark.').format(
             changes=', '.join(f'{field} becomes {value}' for field, value in spec.mark.items()))
-    return _('Default: {default}. {marked} A deletion that would take along objects the plugin does not own is '
-             'marked (or kept) instead.').format(default=default, marked=marked)
+    outcomes = {
+        DeletePolicyChoices.DELETE: _('It is deleted from NetBox. A deletion that would take along objects the '
+                                      'plugin does not own (a prefix, an address or a journal entry people made '
+                                      'under it) marks it, or keeps it, instead.'),
+        DeletePolicyChoices.MARK: marked,
+        DeletePolicyChoices.KEEP: _('It stays in NetBox as it is, still owned by the plugin.'),
+    }
+    default = dict(DeletePolicyChoices)[DEFAULT_DELETE_POLICY[kind]]
+    return format_html(
+        '{} <span class="text-secondary">{}</span>',
+        format_html_join(' ', '<span data-policy="{}"{}>{}</span>', (
+            (policy, '' if policy == chosen else mark_safe(' class="d-none"'), text)
+            for policy, text in outcomes.items()
+        )),
+        _('Default: {default}.').format(default=default),
+    )
 
 
 def switch_stack_cost():
@@ -165,14 +184,23 @@ class OrganizationSettingsForm(SettingsTabForm):
         label=_('Organizations'),
         help_text=_('Meraki organization ids, one per line. Empty: every organization the API key sees.'),
     )
-    network_ids = IdListField(
+    network_ids = NetworkIdsField(
         label=_('Networks'),
-        help_text=_('Meraki network ids, one per line. Empty: every network of the organizations.'),
+        help_text=_('Type to search the networks the plugin has synced or read (of the organizations above, once '
+                    'saved). Empty: every network of the organizations.'),
     )
     fieldsets = (
         FieldSet('organization_ids', 'network_ids', name=_('What to sync')),
         FieldSet('default_sync_mode', name=_('Mode')),
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        networks = self.fields['network_ids']
+        networks.organizations = list(self.instance.organization_ids)
+        # Any known network is valid, as the organizations may change in the same save; the networks configured today
+        # stay valid, known or not, so that saving the mode does not refuse them.
+        networks.offer(kept=self.instance.network_ids)
 
 
 class MappingSettingsForm(SettingsTabForm):
@@ -397,10 +425,12 @@ class CleanupSettingsForm(SettingsTabForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for kind in DELETE_POLICY_KINDS:
-            self.fields[f'policy_{kind}'] = forms.ChoiceField(
-                label=kind_label(kind), choices=DeletePolicyChoices, help_text=policy_help(kind),
-            )
+            self.fields[f'policy_{kind}'] = forms.ChoiceField(label=kind_label(kind), choices=DeletePolicyChoices)
         self.initial = {**self.initial_values(), **self.initial}
+        for kind in DELETE_POLICY_KINDS:
+            name = f'policy_{kind}'
+            chosen = self.data.get(name) if self.is_bound else self.initial.get(name)
+            self.fields[name].help_text = policy_help(kind, chosen)
         self.fieldsets = (
             FieldSet(*(f'policy_{kind}' for kind in DELETE_POLICY_KINDS), name=_('When Meraki no longer has it')),
             FieldSet('deletion_threshold', name=_('Mass-removal guard')),

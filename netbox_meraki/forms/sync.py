@@ -4,7 +4,8 @@ from django.utils.translation import gettext_lazy as _
 from utilities.forms.rendering import FieldSet
 
 from ..choices import SyncModeChoices
-from .fields import IdListField
+from ..networks import known_networks
+from .fields import NetworkIdsField
 
 __all__ = ('SyncNowForm',)
 
@@ -24,10 +25,12 @@ class SyncNowForm(forms.Form):
         help_text=_('Each organization is synced as a run of its own. None selected: the configured organizations, '
                     'else every organization the API key sees.'),
     )
-    network_ids = IdListField(
+    network_ids = NetworkIdsField(
         label=_('Networks'),
-        help_text=_('Meraki network ids, one per line, to sync only those networks. Empty: the configured '
-                    'networks, else every network of the organizations.'),
+        organizations='$organization_ids',
+        help_text=_('Sync only these networks (type to search the networks the plugin has synced or read, of the '
+                    'organizations chosen above). Empty: the configured networks, else every network of the '
+                    'organizations.'),
     )
     full_read = forms.BooleanField(
         label=_('Full read'),
@@ -44,3 +47,15 @@ class SyncNowForm(forms.Form):
     def __init__(self, *args, organizations=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields['organization_ids'].choices = list(organizations)
+        self.fields['network_ids'].offer()
+
+    def clean(self):
+        cleaned_data = super().clean()
+        organization_ids = cleaned_data.get('organization_ids')
+        if organization_ids and cleaned_data.get('network_ids'):
+            theirs = {network.id for network in known_networks(organization_ids)}
+            if others := [network_id for network_id in cleaned_data['network_ids'] if network_id not in theirs]:
+                self.add_error('network_ids', _(
+                    'Not a network of the chosen organizations: {networks}. Choose its organization too, or none.'
+                ).format(networks=', '.join(others)))
+        return cleaned_data

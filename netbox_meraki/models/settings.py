@@ -171,7 +171,9 @@ class PluginSettings(ChangeLoggedModel):
         verbose_name=_('inventory site'),
         max_length=100,
         default='Meraki inventory',
-        help_text=_('Site that holds unassigned inventory devices (created when missing).'),
+        blank=True,
+        help_text=_('Site that holds unassigned inventory devices (created when missing). Needed only when unassigned '
+                    'inventory is synced.'),
     )
     tenant_per_organization = models.BooleanField(
         verbose_name=_('tenant per organization'),
@@ -251,10 +253,26 @@ class PluginSettings(ChangeLoggedModel):
         editable=False,
     )
 
+    # A scheduled sync that could not start any run (the key refused, Meraki unreachable): when, and why with what to
+    # check. Cleared by the next scheduled sync that starts runs. Never holds the key (the reason is redacted).
+    schedule_failed_at = models.DateTimeField(
+        verbose_name=_('scheduled sync failed at'),
+        blank=True,
+        null=True,
+        editable=False,
+    )
+    schedule_failure = models.TextField(
+        verbose_name=_('scheduled sync failure'),
+        blank=True,
+        editable=False,
+    )
+
     # Fewest minutes between two scheduled syncs.
     MINIMUM_SYNC_INTERVAL = 5
     # Fields only the schedulers write; saving them alone does not reschedule the recurring job.
-    SCHEDULE_TIMING_FIELDS = frozenset({'last_scheduled_sync', 'next_scheduled_sync'})
+    SCHEDULE_TIMING_FIELDS = frozenset({
+        'last_scheduled_sync', 'next_scheduled_sync', 'schedule_failed_at', 'schedule_failure',
+    })
 
     class Meta:
         verbose_name = _('settings')
@@ -312,6 +330,10 @@ class PluginSettings(ChangeLoggedModel):
             for slugs in self.extra_tags.values()
         ):
             errors['extra_tags'] = _('Give kinds {kinds} lists of tag slugs.').format(kinds=', '.join(TAGGED_KINDS))
+        if self.sync_inventory and not (self.inventory_site_name or '').strip():
+            errors['inventory_site_name'] = _(
+                'Name the site that holds unassigned inventory: syncing unassigned inventory needs one.'
+            )
         if self.sync_interval_minutes is not None and self.sync_interval_minutes < self.MINIMUM_SYNC_INTERVAL:
             errors['sync_interval_minutes'] = _(
                 'Scheduled syncs cannot run more often than every {minimum} minutes.'

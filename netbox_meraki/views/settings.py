@@ -132,6 +132,7 @@ class RulesSettingsView(SettingsFormView):
 class CleanupSettingsView(SettingsFormView):
     tab = 'settings_cleanup'
     form_class = CleanupSettingsForm
+    template_name = 'netbox_meraki/settings/cleanup.html'
 
 
 class SchedulingSettingsView(SettingsFormView):

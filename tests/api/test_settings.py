@@ -190,3 +190,11 @@ def test_connection_test_lists_the_organizations_the_key_sees(viewer, meraki_con
 
 def test_connection_test_needs_the_view_permission(api, meraki_config):
     assert api.post('/settings/test-connection/').status_code == 403
+
+
+def test_the_inventory_site_is_needed_only_when_inventory_is_synced(editor):
+    response = editor.patch('/settings/', {'sync_inventory': True, 'inventory_site_name': ''})
+    assert response.status_code == 400, response.content
+    assert 'Name the site that holds unassigned inventory' in response.json()['inventory_site_name'][0]
+    assert editor.patch('/settings/', {'inventory_site_name': ''}).status_code == 200
+    assert PluginSettings.load().inventory_site_name == ''

@@ -1,6 +1,7 @@
 """Unit tests of the pure mapping from a Meraki snapshot to desired NetBox records."""
 
 import ast
+import dataclasses
 import inspect
 import re
 import textwrap
@@ -51,7 +52,27 @@ def test_network_becomes_a_site_with_the_address_its_devices_share():
     assert site.values['time_zone'] == 'Europe/Berlin'
     assert site.values['physical_address'] == '1 Main St'
     assert site.values['latitude'] == '52.500000'
-    assert site.values['slug'] == 'branch-1-n_1'
+    assert site.values['slug'] == 'branch-1'
+
+
+def test_a_site_slug_takes_the_network_id_only_when_another_network_or_netbox_object_needs_its_slug():
+    networks = [network('N_1', 'Paris Office'), network('N_2', 'Paris-Office'), network('N_3', 'Lyon'),
+                network('N_4', 'Nice'), network('N_5', '東京')]
+    # NetBox already has "lyon" on a site no network of this organization owns, and "nice" on N_4's own site.
+    options = dataclasses.replace(OPTIONS, site_slugs={'lyon': '', 'nice': 'N_4'})
+
+    records, _ = map_snapshot(snapshot(networks=networks, devices=[]), options)
+
+    slugs = {network_id: record.values['slug'] for network_id, record in records['site'].items()}
+    assert slugs == {'N_1': 'paris-office-n_1', 'N_2': 'paris-office-n_2', 'N_3': 'lyon-n_3', 'N_4': 'nice',
+                     'N_5': 'n_5'}
+
+
+def test_a_long_site_slug_keeps_its_network_id_whole():
+    networks = [network('N_1', 'x' * 100), network('N_2', 'X' * 100)]
+    records, _ = map_snapshot(snapshot(networks=networks, devices=[]), OPTIONS)
+    slugs = [record.values['slug'] for record in records['site'].values()]
+    assert slugs == ['x' * 96 + '-n_1', 'x' * 96 + '-n_2']
 
 
 def test_device_maps_to_identity_type_role_and_status():

@@ -55,7 +55,7 @@ def test_templates_map_to_site_groups_and_bound_networks_to_their_group():
 
     assert problems == []
     assert records['sitegroup']['L_9'].values == {
-        'name': 'Branch template', 'slug': 'branch-template-l_9', 'description': 'Meraki configuration template L_9'}
+        'name': 'Branch template', 'slug': 'branch-template', 'description': 'Meraki configuration template L_9'}
     assert records['site']['N_1'].values['group'] == Ref('sitegroup', 'L_9')
     assert records['site']['N_2'].values['group'] is None
     # Bound to a template Meraki did not list: the group is left as it is.
@@ -65,6 +65,11 @@ def test_templates_map_to_site_groups_and_bound_networks_to_their_group():
     options = dataclasses.replace(OPTIONS, taken_group_names=frozenset({'Branch template'}))
     records, _ = map_snapshot(snapshot(networks=[network()], config_templates=templates), options)
     assert records['sitegroup']['L_9'].values['name'] == 'Branch template (Org)'
+
+    # A person's group holds the slug: this one's takes the template id.
+    options = dataclasses.replace(OPTIONS, group_slugs={'branch-template': ''})
+    records, _ = map_snapshot(snapshot(networks=[network()], config_templates=templates), options)
+    assert records['sitegroup']['L_9'].values['slug'] == 'branch-template-l_9'
 
     # Templates not read: no groups, and every site's group left as it is.
     records, _ = map_snapshot(snapshot(networks=[network(isBoundToConfigTemplate=True, configTemplateId='L_9')]),

@@ -12,7 +12,7 @@ from dcim.models import Device, Site
 from utilities.testing.utils import disable_warnings
 
 from netbox_meraki.choices import RunStatusChoices, RunTriggerChoices, SyncModeChoices
-from netbox_meraki.models import SyncedObject, SyncRun
+from netbox_meraki.models import NetworkRead, SyncedObject, SyncRun
 
 from .conftest import API_KEY, run_sync
 
@@ -38,9 +38,11 @@ def test_sync_now_offers_the_organizations_the_key_sees(operator, meraki_config,
 
 def test_sync_now_queues_a_job_and_goes_to_the_run(operator, user, meraki_config, simulator, org_id,
                                                    django_capture_on_commit_callbacks):
+    for network_id in ('N_1', 'N_2'):
+        NetworkRead.objects.create(organization_id=org_id, network_id=network_id, read_at=timezone.now())
     with django_capture_on_commit_callbacks() as queued:
         response = operator.post(SYNC, {'mode': SyncModeChoices.DRY_RUN, 'organization_ids': [org_id],
-                                        'network_ids': 'N_1\nN_2, N_1'})
+                                        'network_ids': ['N_1', 'N_2', 'N_1']})
     run = SyncRun.objects.get()
     assert response.status_code == 302 and response.url == run.get_absolute_url()
     assert (run.mode, run.status, run.trigger, run.user) == (

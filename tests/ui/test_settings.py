@@ -9,7 +9,7 @@ from dcim.models import Device, DeviceRole, DeviceType, Manufacturer, Site
 from extras.models import Tag
 from utilities.testing.utils import disable_warnings
 
-from netbox_meraki.models import PluginSettings, SyncedObject
+from netbox_meraki.models import NetworkRead, PluginSettings, SyncedObject
 
 from .conftest import API_KEY
 
@@ -86,8 +86,10 @@ def test_test_connection_without_a_key_says_so(admin_client, settings):
 
 
 def test_organizations_and_networks_are_saved_as_lists_in_the_changelog(admin_client):
+    for organization_id, network_id in (('111', 'L_1'), ('222', 'N_2')):
+        NetworkRead.objects.create(organization_id=organization_id, network_id=network_id, read_at=timezone.now())
     response = admin_client.post(url('settings_organizations'), {
-        'organization_ids': '111\n222, 111', 'network_ids': 'L_1 N_2', 'default_sync_mode': 'dry_run',
+        'organization_ids': '111\n222, 111', 'network_ids': ['L_1', 'N_2'], 'default_sync_mode': 'dry_run',
     })
     assert response.status_code == 302
     settings = PluginSettings.load()

@@ -139,6 +139,8 @@ class Command(BaseCommand):
                 f'Last scheduled run: #{run.pk} of {name}: {run.get_status_display().lower()} ({run.mode}, '
                 f'started {when(run.started or run.created)})' + (f': {run.error}' if run.error else '')
             )
+        if status['failed_at']:
+            lines.append(f"Last scheduled sync could not start ({when(status['failed_at'])}): {status['failure']}")
         for line in lines:
             self.stdout.write(line)
 
