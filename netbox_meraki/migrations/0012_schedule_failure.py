@@ -4,7 +4,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('netbox_meraki', '0009_site_groups_tenant'),
+        ('netbox_meraki', '0011_run_progress'),
     ]
 
     operations = [
