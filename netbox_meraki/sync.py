@@ -504,7 +504,9 @@ def execute_run(run, locked=False):
             state = NetBoxState(run.organization_id, settings)
             state.preload_references(records)
             changes = build_plan(run, records, snapshot, settings, state)
-            superseded = reviews_to_supersede(run) if run.mode == SyncModeChoices.REVIEW else []
+            # An auto run ends awaiting review too when it holds changes for a person: any run that may replaces the
+            # organization's older reviews, so that scheduled runs never pile them up.
+            superseded = [] if run.mode == SyncModeChoices.DRY_RUN else reviews_to_supersede(run)
             settle_plan(run, changes, superseded)
             Change.objects.bulk_create(changes, batch_size=1000)
         if superseded and not run.cancel_requested_now():
@@ -516,7 +518,9 @@ def execute_run(run, locked=False):
         run.log_line('info', f'Planned {len(changes)} changes' + (f', {held} held for review.' if held else '.'))
 
         if run.mode == SyncModeChoices.AUTO and not run.cancel_requested_now():
-            pending = [change for change in changes if change.state == ChangeStateChoices.PENDING]
+            # Approved ones were approved in a review this run supersedes.
+            pending = [change for change in changes
+                       if change.state in (ChangeStateChoices.PENDING, ChangeStateChoices.APPROVED)]
             save_progress(run, phase='apply', done=0, total=len(pending))
             with timed(run, 'apply'):
                 apply_changes(run, pending, state, sync_user(),

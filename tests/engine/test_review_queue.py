@@ -85,6 +85,40 @@ def test_a_new_review_supersedes_the_older_one_and_takes_over_its_decisions(simu
     assert renames(second)[rejected].state == ChangeStateChoices.PENDING
 
 
+def test_scheduled_auto_runs_holding_removals_never_pile_up_reviews(simulator, org_id, serials, meraki_view):
+    """An auto run holding removals ends awaiting review; the next one supersedes it and applies what was approved."""
+    view = meraki_view.read()
+    network_id = max(view.networks, key=lambda n: sum(
+        d['networkId'] == n and bool(d['lanIp']) for d in view.devices.values()))
+    cleared = [s for s, d in view.devices.items() if d['networkId'] == network_id and d['lanIp']]
+    assert len(cleared) >= 2
+    for serial in cleared:
+        simulator.edit_device(serial, mac='')  # every MAC of a network gone at once: the removals are held
+    first = sync(org_id)
+    held = {change.meraki_id: change for change in first.changes.filter(kind='macaddress')}
+    assert first.status == RunStatusChoices.AWAITING_REVIEW
+    assert {change.state for change in held.values()} == {ChangeStateChoices.HELD}
+    chosen, *others = sorted(held)
+    approve_changes(first, [held[chosen].pk])
+
+    second = sync(org_id)
+
+    first.refresh_from_db()
+    assert first.status == RunStatusChoices.SUPERSEDED
+    assert set(first.changes.filter(kind='macaddress').values_list('state', flat=True)) == {
+        ChangeStateChoices.SUPERSEDED}
+    again = {change.meraki_id: change for change in second.changes.filter(kind='macaddress')}
+    assert again[chosen].state == ChangeStateChoices.APPLIED  # approved in the run it supersedes
+    assert again[chosen].reason == f'Approved in run #{first.pk}.'
+    assert {again[meraki_id].state for meraki_id in others} == {ChangeStateChoices.HELD}
+    assert list(SyncRun.objects.filter(organization_id=org_id, status=RunStatusChoices.AWAITING_REVIEW)) == [second]
+
+    # A dry run supersedes nothing.
+    assert sync(org_id, mode=SyncModeChoices.DRY_RUN).status == RunStatusChoices.COMPLETED
+    second.refresh_from_db()
+    assert second.status == RunStatusChoices.AWAITING_REVIEW
+
+
 def test_an_approval_carries_over_only_where_meraki_still_wants_the_same(simulator, org_id, serials):
     serial = serials[0]
     simulator.rename_device(serial, 'approved-name')
