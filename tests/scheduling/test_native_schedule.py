@@ -157,7 +157,7 @@ def test_a_real_worker_runs_the_scheduled_sync_in_the_scheduled_mode(child_env, 
     assert run.job.data == {
         'run': run.pk, 'url': run.get_absolute_url(), 'organization': run.organization_name,
         'organization_id': org_id, 'mode': SyncModeChoices.DRY_RUN, 'status': RunStatusChoices.COMPLETED,
-        'planned': run.counts, 'outcome': {'pending': planned}, 'error': '',
+        'planned': run.counts, 'outcome': {'planned': planned}, 'error': '',
     }
     assert run.job.log_entries[-1]['message'] == (
         f'Run #{run.pk} of {run.organization_name}: completed. {run.get_absolute_url()}')
