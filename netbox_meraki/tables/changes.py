@@ -5,7 +5,7 @@ import django_tables2 as tables
 from django.apps import apps
 from django.db.models import Count, Q
 from django.urls import NoReverseMatch, reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -194,23 +194,10 @@ class DecisionColumn(tables.Column):
     def render(self, record, table):
         if not getattr(table, 'reviewable', False) or record.state not in UNDECIDED:
             return ''
-        suffix = ''
-        if request := getattr(table, 'context', {}).get('request'):
-            suffix = f'?return_url={quote(request.get_full_path())}'
         # Without a page reload (htmx): the decision is posted, and the row is replaced by the same row of the page
         # the decision leads back to (gone when the list's filter no longer shows it); the toast comes with it.
         # Without JavaScript, the buttons submit the table's form.
-        approve = reverse('plugins:netbox_meraki:change_bulk_approve') + suffix
-        reject = reverse('plugins:netbox_meraki:change_bulk_reject') + suffix
-        swap = format_html('hx-target="#change-{0}" hx-select="#change-{0}" hx-swap="outerHTML"', record.pk)
-        return format_html(
-            '<button type="submit" class="btn btn-sm btn-green" formaction="{}" hx-post="{}" {} name="change" '
-            'value="{}" title="{}" aria-label="{}"><i class="mdi mdi-check"></i></button> '
-            '<button type="submit" class="btn btn-sm btn-red" formaction="{}" hx-post="{}" {} name="change" '
-            'value="{}" title="{}" aria-label="{}"><i class="mdi mdi-close"></i></button>',
-            approve, approve, swap, record.pk, _('Approve'), _('Approve'),
-            reject, reject, swap, record.pk, _('Reject'), _('Reject'),
-        )
+        return format_html(table.decision_buttons, pk=record.pk)
 
 
 def identities_named(text, named):
@@ -273,7 +260,8 @@ class ChangeTable(NetBoxTable):
     fields = tables.Column(verbose_name=_('Before → after'), accessor='pk', orderable=False)
     state = columns.ChoiceFieldColumn(verbose_name=_('State'))
     cascade = tables.Column(verbose_name=_('Also deletes'), orderable=False, empty_values=())
-    reason = tables.Column(verbose_name=_('Reason'))
+    # A reason wraps in a column of its own width, however long it is.
+    reason = tables.Column(verbose_name=_('Reason'), attrs={'td': {'class': 'text-wrap', 'style': 'min-width: 14rem'}})
     actions = DecisionColumn()
 
     class Meta(NetBoxTable.Meta):
@@ -289,6 +277,24 @@ class ChangeTable(NetBoxTable):
         row_attrs = {'id': lambda record: f'change-{record.pk}'}
 
     group_by = None
+
+    @cached_property
+    def decision_buttons(self):
+        """The approve and reject buttons of a row, but its change's id (`{pk}`): the same on every row of a page."""
+        suffix = ''
+        if request := getattr(self, 'context', {}).get('request'):
+            suffix = f'?return_url={quote(request.get_full_path())}'
+        approve = reverse('plugins:netbox_meraki:change_bulk_approve') + suffix
+        reject = reverse('plugins:netbox_meraki:change_bulk_reject') + suffix
+        swap = 'hx-target="#change-{pk}" hx-select="#change-{pk}" hx-swap="outerHTML"'
+        button = ('<button type="submit" class="btn btn-sm btn-{color}" formaction="{url}" hx-post="{url}" {swap} '
+                  'name="change" value="{{pk}}" title="{label}" aria-label="{label}"><i class="mdi mdi-{icon}"></i>'
+                  '</button>')
+        return ' '.join(
+            button.format(color=color, url=escape(url), swap=swap, label=escape(label), icon=icon)
+            for color, url, label, icon in (('green', approve, _('Approve'), 'check'),
+                                            ('red', reject, _('Reject'), 'close'))
+        )
 
     def configure(self, request):
         # A grouped list is in the order of its groups: its columns do not sort it.
@@ -375,8 +381,9 @@ class ChangeTable(NetBoxTable):
         # Long names (a cable's two ends) are cut short on the page; the whole name and the identity are the tooltip.
         title = f'{value} (Meraki {record.meraki_id})'
         if url := object_url(record):
-            return format_html('<a href="{}" class="change-object" title="{}">{}</a>', url, title, value)
-        return format_html('<span class="change-object" title="{}">{}</span>', title, value)
+            value = format_html('<a href="{}">{}</a>', url, value)
+        return format_html('<span class="d-inline-block text-truncate align-bottom" style="max-width: 18rem" '
+                           'title="{}">{}</span>', title, value)
 
     # Exports carry the plain values, not the links and colours of the page.
     def value_object_repr(self, value):

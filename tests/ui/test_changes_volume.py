@@ -186,3 +186,16 @@ def test_the_changes_page_makes_as_many_queries_at_1000_a_page_as_at_50(reviewer
         assert len(re.findall(r'id="change-\d+"', response.content.decode())) == per_page
         counts[per_page] = len(queries)
     assert counts[1000] == counts[50], counts
+
+
+def test_the_list_of_every_runs_changes_groups_and_filters_too(admin_client, review_run):
+    network = review_run.changes.filter(kind='site').values_list('meraki_id', flat=True).first()
+    page = admin_client.get(reverse('plugins:netbox_meraki:change_list'), {
+        'group_by': 'site', 'scope': network, 'per_page': 1000,
+    }).content.decode()
+    ((header, pks),) = group_rows(page)
+    assert set(pks) == set(review_run.changes.filter(scope=network).values_list('pk', flat=True))
+    assert f'{len(pks)} changes' in header
+    # No review here: the group has no buttons. The filters tab offers the grouping.
+    assert 'form="change-group-decision"' not in page
+    assert 'name="group_by"' in page
