@@ -784,8 +784,7 @@ def site_names(changes, state):
     """{network id: `site <name>`}: the site of each network, by the name the plan gives it or NetBox has for it."""
     names = {change.meraki_id: change.object_repr for change in changes if change.kind == 'site'}
     for network_id in {change.scope for change in changes if change.scope} - set(names):
-        row = state.object('site', network_id)
-        names[network_id] = row['name'] if row else network_id
+        names[network_id] = (state.object('site', network_id) or {}).get('name') or network_id
     return {network_id: f'site {name}' for network_id, name in names.items()}
 
 

@@ -257,11 +257,13 @@ class ChangeTable(NetBoxTable):
     meraki_id = tables.Column(verbose_name=_('Meraki identity'))
     object_id = tables.Column(verbose_name=_('NetBox object ID'))
     scope = tables.Column(verbose_name=_('Network'))
-    fields = tables.Column(verbose_name=_('Before → after'), accessor='pk', orderable=False)
+    # Long values (a device's Dashboard URL) break rather than widen the table past a laptop's window.
+    fields = tables.Column(verbose_name=_('Before → after'), accessor='pk', orderable=False,
+                           attrs={'td': {'class': 'text-break', 'style': 'min-width: 12rem'}})
     state = columns.ChoiceFieldColumn(verbose_name=_('State'))
     cascade = tables.Column(verbose_name=_('Also deletes'), orderable=False, empty_values=())
     # A reason wraps in a column of its own width, however long it is.
-    reason = tables.Column(verbose_name=_('Reason'), attrs={'td': {'class': 'text-wrap', 'style': 'min-width: 14rem'}})
+    reason = tables.Column(verbose_name=_('Reason'), attrs={'td': {'class': 'text-break', 'style': 'min-width: 10rem'}})
     actions = DecisionColumn()
 
     class Meta(NetBoxTable.Meta):
@@ -382,7 +384,7 @@ class ChangeTable(NetBoxTable):
         title = f'{value} (Meraki {record.meraki_id})'
         if url := object_url(record):
             value = format_html('<a href="{}">{}</a>', url, value)
-        return format_html('<span class="d-inline-block text-truncate align-bottom" style="max-width: 18rem" '
+        return format_html('<span class="d-inline-block text-truncate align-bottom" style="max-width: 14rem" '
                            'title="{}">{}</span>', title, value)
 
     # Exports carry the plain values, not the links and colours of the page.
