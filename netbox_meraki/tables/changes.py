@@ -3,30 +3,24 @@ from urllib.parse import quote
 
 import django_tables2 as tables
 from django.apps import apps
-from django.db.models import Count, Q
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
-from django_tables2.utils import AttributeDict
 
 from netbox.tables import NetBoxTable, columns
 from utilities.views import get_viewname
 
-from ..choices import ChangeActionChoices, ChangeGroupChoices, ChangeStateChoices
-from ..grouping import GROUP_FIELDS, grouped
+from ..choices import ChangeActionChoices, ChangeStateChoices
+from ..grouping import grouped
 from ..kinds import KINDS, kind_in_text, kind_name, references
 from ..models import Change
-from .display import EMPTY, reference_names, render_field_changes, shown_records
+from .display import EMPTY, UNDECIDED, reference_names, render_field_changes, shown_records
+from .groups import ChangeGroups, group_by_of
 
 __all__ = (
-    'ChangeTable', 'REMOVALS', 'UNDECIDED', 'cascade_summary', 'group_by_of', 'identities_named', 'object_url',
-    'render_cascade',
+    'ChangeTable', 'REMOVALS', 'UNDECIDED', 'cascade_summary', 'identities_named', 'object_url', 'render_cascade',
 )
-
-# States in which a person can still approve or reject a change.
-UNDECIDED = (ChangeStateChoices.PENDING, ChangeStateChoices.HELD)
 
 
 def object_url(change):
@@ -209,44 +203,6 @@ def identities_named(text, named):
     return '; '.join(f'{label}: Meraki {meraki_id}' for label, meraki_id in sorted(labels.items()) if label in text)
 
 
-def group_by_of(request):
-    """The grouping a changes list asks for (`group_by`), or None."""
-    group_by = request.GET.get('group_by')
-    return group_by if group_by in ChangeGroupChoices.values() else None
-
-
-# The filter that takes a group's changes: its site's network, or its device's serial (see ChangeFilterSet).
-GROUP_FILTERS = {ChangeGroupChoices.SITE: 'scope', ChangeGroupChoices.DEVICE: 'device'}
-GROUP_KINDS = {ChangeGroupChoices.SITE: 'site', ChangeGroupChoices.DEVICE: 'device'}
-GROUP_ICONS = {ChangeGroupChoices.SITE: 'mdi-map-marker', ChangeGroupChoices.DEVICE: 'mdi-router-network'}
-UNGROUPED = {
-    ChangeGroupChoices.SITE: _('No site: organization-wide objects'),
-    ChangeGroupChoices.DEVICE: _('No device: sites, VLANs, prefixes and shared objects'),
-}
-# The form (in the run's changes page) a group's approve and reject buttons submit: the run and the list's filter.
-GROUP_DECISION_FORM = 'change-group-decision'
-
-
-class GroupCell:
-    """Stands for the table's columns in a group's header row: its one cell spans them all."""
-
-    def __init__(self, span):
-        self.attrs = {'td': AttributeDict({'colspan': span, 'class': 'bg-body-tertiary py-1'})}
-
-
-class GroupHeader:
-    """A row above the changes of one site or device, drawn by ChangeTable.render_group()."""
-
-    record = None
-
-    def __init__(self, table, key):
-        self.table, self.key = table, key
-        self.attrs = AttributeDict({'class': 'change-group', 'data-group': key or ''})
-
-    def items(self):
-        yield GroupCell(len(self.table.columns)), self.table.render_group(self.key)
-
-
 class ChangeTable(NetBoxTable):
     id = tables.Column(verbose_name=_('ID'), linkify=True)
     run = tables.Column(verbose_name=_('Run'), linkify=True)
@@ -278,7 +234,8 @@ class ChangeTable(NetBoxTable):
         default_columns = ('id', 'run', 'action', 'kind', 'object_repr', 'fields', 'state', 'reason')
         row_attrs = {'id': lambda record: f'change-{record.pk}'}
 
-    group_by = None
+    # How the list is grouped (see groups.py): set by configure() from the request.
+    groups = None
 
     @cached_property
     def decision_buttons(self):
@@ -299,79 +256,14 @@ class ChangeTable(NetBoxTable):
         )
 
     def configure(self, request):
-        # A grouped list is in the order of its groups: its columns do not sort it.
-        self.group_by = group_by_of(request)
-        if self.group_by:
+        if group_by := group_by_of(request):
+            # A grouped list is in the order of its groups: its columns do not sort it.
+            self.groups = ChangeGroups(self, group_by)
             self.orderable = False
-            self.data.data = grouped(self.data.data, self.group_by)
+            self.data.data = grouped(self.data.data, group_by)
         super().configure(request)
-        if self.group_by and getattr(self, 'page', None):
-            self.page.object_list = self.with_group_headers(list(self.page.object_list))
-
-    def with_group_headers(self, rows):
-        """The page's rows with a header row above each group's first."""
-        field, shown, last = GROUP_FIELDS[self.group_by], [], object()
-        for row in rows:
-            if (key := getattr(row.record, field)) != last:
-                shown.append(GroupHeader(self, key))
-                last = key
-            shown.append(row)
-        return shown
-
-    @cached_property
-    def group_counts(self):
-        """{group: (changes, undecided changes)} of the page's groups, in the whole filtered list: one query."""
-        field = GROUP_FIELDS[self.group_by]
-        keys = {getattr(record, field) for record in shown_records(self)}
-        of_keys = Q(**{f'{field}__in': [key for key in keys if key is not None]})
-        if None in keys:
-            of_keys |= Q(**{f'{field}__isnull': True})
-        rows = self.data.data.order_by().filter(of_keys).values(field).annotate(
-            total=Count('pk'), undecided=Count('pk', filter=Q(state__in=UNDECIDED)),
-        ).values_list(field, 'total', 'undecided')
-        return {key: (total, undecided) for key, total, undecided in rows}
-
-    def render_group(self, key):
-        """A group's header: its site or device (a link to its changes alone), its counts, buttons deciding it."""
-        request = getattr(self, 'context', {}).get('request')
-        total, undecided = self.group_counts.get(key, (0, 0))
-        icon = format_html('<i class="mdi {}" aria-hidden="true"></i>', GROUP_ICONS[self.group_by])
-        count = ngettext('%(count)d change', '%(count)d changes', total) % {'count': total}
-        if not key:
-            return format_html('{} <strong>{}</strong> <span class="badge text-bg-secondary">{}</span>', icon,
-                               UNGROUPED[self.group_by], count)
-        name = self.reference_names.get((GROUP_KINDS[self.group_by], key)) or key
-        title = format_html('<strong title="Meraki {}">{}</strong>', key, name)
-        field = GROUP_FILTERS[self.group_by]
-        if request is not None:
-            query = request.GET.copy()
-            query[field] = key
-            query.pop('page', None)
-            title = format_html('<a href="?{}">{}</a>', query.urlencode(), title)
-        buttons = ''
-        if getattr(self, 'reviewable', False) and undecided and request is not None:
-            suffix = f'?return_url={quote(request.get_full_path())}'
-            hint = ngettext(
-                'the %(count)d undecided change of %(name)s that the filter shows',
-                'the %(count)d undecided changes of %(name)s that the filter shows', undecided,
-            ) % {'count': undecided, 'name': name}
-            buttons = format_html(
-                '<span class="float-end text-nowrap">'
-                '<button type="submit" form="{form}" formaction="{approve}" name="{field}" value="{key}" '
-                'class="btn btn-sm btn-outline-green py-0" title="{approve_title}">'
-                '<i class="mdi mdi-check-all" aria-hidden="true"></i> {approve_label}</button> '
-                '<button type="submit" form="{form}" formaction="{reject}" name="{field}" value="{key}" '
-                'class="btn btn-sm btn-outline-red py-0" title="{reject_title}">'
-                '<i class="mdi mdi-close-box-multiple-outline" aria-hidden="true"></i> {reject_label}</button></span>',
-                form=GROUP_DECISION_FORM, field=field, key=key,
-                approve=reverse('plugins:netbox_meraki:change_bulk_approve') + suffix,
-                reject=reverse('plugins:netbox_meraki:change_bulk_reject') + suffix,
-                approve_title=_('Approve {changes}').format(changes=hint),
-                reject_title=_('Reject {changes}').format(changes=hint),
-                approve_label=_('Approve {count}').format(count=undecided),
-                reject_label=_('Reject {count}').format(count=undecided),
-            )
-        return format_html('{} {} <span class="badge text-bg-secondary">{}</span>{}', icon, title, count, buttons)
+        if self.groups and getattr(self, 'page', None):
+            self.page.object_list = self.groups.with_headers(list(self.page.object_list))
 
     def render_kind(self, value):
         return kind_name(value)

@@ -15,12 +15,16 @@ from ..kinds import KINDS, kind_in_text, references
 from ..models import Change, SyncedObject
 
 __all__ = (
-    'action_totals', 'display_value', 'field_label', 'object_names', 'outcome_counts', 'outcome_parts',
+    'EMPTY', 'UNDECIDED', 'action_totals', 'display_value', 'field_label', 'object_names', 'outcome_counts',
+    'outcome_parts',
     'reference_names', 'render_action_totals', 'render_field_changes', 'render_outcome', 'run_duration',
     'shown_records', 'total_changes',
 )
 
 EMPTY = '—'
+
+# States in which a person can still approve or reject a change.
+UNDECIDED = (ChangeStateChoices.PENDING, ChangeStateChoices.HELD)
 
 
 def display_value(value, names=None):

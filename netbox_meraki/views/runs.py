@@ -28,8 +28,9 @@ from ..sync import (
     undecided_dependencies,
 )
 from ..tables import ChangeTable, ReviewRunTable, SyncRunTable
-from ..tables.changes import GROUP_DECISION_FORM, GROUP_FILTERS, REMOVALS, UNDECIDED, group_by_of
+from ..tables.changes import REMOVALS, UNDECIDED
 from ..tables.display import action_totals, object_names, run_duration
+from ..tables.groups import GROUP_DECISION_FORM, GROUP_FILTERS, group_by_of
 from .actions import ApproveSelected, RejectSelected
 from .mixins import LiveRunsMixin, PermissionRequiredView
 
