@@ -16,9 +16,8 @@ from ..models import Change, SyncedObject
 
 __all__ = (
     'EMPTY', 'UNDECIDED', 'action_totals', 'display_value', 'field_label', 'object_names', 'outcome_counts',
-    'outcome_parts',
-    'reference_names', 'render_action_totals', 'render_field_changes', 'render_outcome', 'run_duration',
-    'shown_records', 'total_changes',
+    'outcome_parts', 'reference_names', 'render_action_totals', 'render_field_changes', 'render_outcome',
+    'run_duration', 'shown_records', 'total_changes',
 )
 
 EMPTY = '—'
