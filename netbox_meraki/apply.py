@@ -24,7 +24,7 @@ from . import bulk
 from .cascade import CascadeCheck
 from .choices import ChangeActionChoices, ChangeStateChoices
 from .events import queued_events, restore_events, send_events_on_commit
-from .kinds import KINDS, UPDATE_KINDS, from_json, to_json
+from .kinds import KINDS, UPDATE_KINDS, from_json, kind_in_text, to_json
 from .mapping import REFERENCE_KINDS, Ref
 from .models import Change, SyncedObject
 from .plan import NATURAL_KEY_KINDS, natural_matches
@@ -88,6 +88,7 @@ class Applier:
         self.now = timezone.now()
         self.deleted = set()  # (kind, Meraki identity) of what this apply deleted
         self.ends = {}  # {pk: interface} the cables of a group end on, loaded together (see creations())
+        self.names = {}  # {(kind, Meraki identity): name} of the objects changes were skipped for (see name_of())
         # What this apply removes may go with the objects it deletes; nothing else may (see delete()).
         self.cascades = CascadeCheck(run.organization_id, {
             (state.type_id(change.kind), change.object_id) for change in changes
@@ -115,12 +116,13 @@ class Applier:
         if self.state.pk(change.kind, change.meraki_id):
             if change.kind in REFERENCE_KINDS:
                 return ''  # someone created it since the plan: use theirs
-            raise Conflict(f'{change.kind} {change.meraki_id} was created in NetBox since the plan was made.')
+            raise Conflict(f'{kind_in_text(change.kind)} {change.object_repr} was created in NetBox since the plan was '
+                           f'made.')
         row = self.state.owned[change.kind].get(change.meraki_id)
         if row is not None and row.last_synced > self.run.created:
             # Another run created it after this plan was made, and a person has deleted it since: do not bring it back.
-            raise Conflict(f'{change.kind} {change.meraki_id} was synced and then deleted in NetBox since the plan '
-                           f'was made.')
+            raise Conflict(f'{kind_in_text(change.kind)} {change.object_repr} was synced and then deleted in NetBox '
+                           f'since the plan was made.')
         if change.kind in NATURAL_KEY_KINDS and (existing := self.existing(change)):
             return existing
         obj = spec.model()
@@ -255,8 +257,16 @@ class Applier:
     def resolve(self, ref):
         pk = self.state.pk(ref.kind, ref.meraki_id)
         if pk is None:
-            raise Skipped(f'needs {ref.kind} {ref.meraki_id}, which is not in NetBox')
+            raise Skipped(f'needs {kind_in_text(ref.kind)} {self.name_of(ref)}, which is not in NetBox')
         return pk
+
+    def name_of(self, ref):
+        """What the run's plan names an object (a change not approved, or skipped), else its Meraki identity."""
+        key = (ref.kind, ref.meraki_id)
+        if key not in self.names:
+            self.names[key] = Change.objects.filter(run=self.run, kind=ref.kind, meraki_id=ref.meraki_id).values_list(
+                'object_repr', flat=True).first() or ref.meraki_id
+        return self.names[key]
 
     def set_values(self, obj, change):
         """Set the change's values on the object; return the many-to-many values, to set once it is saved."""

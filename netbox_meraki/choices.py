@@ -111,3 +111,15 @@ class DeletePolicyChoices(ChoiceSet):
         (MARK, _('Mark as removed'), 'orange'),
         (KEEP, _('Keep'), 'gray'),
     )
+
+
+class ChangeGroupChoices(ChoiceSet):
+    """How a changes list groups its rows: by the site (Meraki network) or the device each change is about."""
+
+    SITE = 'site'
+    DEVICE = 'device'
+
+    CHOICES = (
+        (SITE, _('Site')),
+        (DEVICE, _('Device')),
+    )

@@ -4,12 +4,15 @@ import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
+from dcim.models import Device, Site
 from netbox.filtersets import BaseFilterSet
 from users.models import User
+from utilities.filters import MultiValueCharFilter
 from utilities.filtersets import register_filterset
 
 from .choices import ChangeActionChoices, ChangeStateChoices, RunStatusChoices, RunTriggerChoices, SyncModeChoices
-from .models import Change, SyncRun
+from .grouping import DEVICE_SERIAL, device_serial
+from .models import Change, SyncedObject, SyncRun
 
 __all__ = (
     'ChangeFilterSet',
@@ -95,6 +98,21 @@ class ChangeFilterSet(BaseFilterSet):
         distinct=False,
         null_value=None,
     )
+    # A site is its Meraki network (the change's scope); a device, its serial.
+    site_id = django_filters.ModelMultipleChoiceFilter(
+        queryset=Site.objects.all(),
+        method='filter_site',
+        label=_('Site (ID)'),
+    )
+    device = MultiValueCharFilter(
+        method='filter_device',
+        label=_('Device (Meraki serial)'),
+    )
+    device_id = django_filters.ModelMultipleChoiceFilter(
+        queryset=Device.objects.all(),
+        method='filter_device_id',
+        label=_('Device (ID)'),
+    )
 
     class Meta:
         model = Change
@@ -111,3 +129,29 @@ class ChangeFilterSet(BaseFilterSet):
             Q(scope__icontains=value) |
             Q(reason__icontains=value)
         )
+
+    def filter_site(self, queryset, name, value):
+        if not value:
+            return queryset
+        return queryset.filter(scope__in=meraki_ids('site', value))
+
+    def filter_device(self, queryset, name, value):
+        if not value:
+            return queryset
+        return of_devices(queryset, value)
+
+    def filter_device_id(self, queryset, name, value):
+        if not value:
+            return queryset
+        return of_devices(queryset, meraki_ids('device', value))
+
+
+def of_devices(queryset, serials):
+    """The changes about the devices of these Meraki serials (see grouping.device_serial)."""
+    return queryset.alias(**{DEVICE_SERIAL: device_serial()}).filter(**{f'{DEVICE_SERIAL}__in': serials})
+
+
+def meraki_ids(kind, objects):
+    """The Meraki identities of the NetBox objects the plugin owns among `objects`."""
+    return list(SyncedObject.objects.filter(kind=kind, object_id__in=[obj.pk for obj in objects]).values_list(
+        'meraki_id', flat=True))

@@ -4,7 +4,9 @@ sync owns, which of them refer to other kinds, and how an object is matched, mar
 """
 
 from dataclasses import dataclass, field
+from functools import cache
 
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from dcim.models import (
@@ -152,6 +154,12 @@ KIND_NAMES = {
 
 def kind_name(kind):
     """A kind as NetBox names its objects, in the singular: 'IP address', 'Device type', 'Primary IP'."""
+    return translated_kind_name(kind, get_language())
+
+
+# A list of changes names a kind on each row: translated once per kind and language.
+@cache
+def translated_kind_name(kind, language):
     if kind in KIND_NAMES:
         return str(KIND_NAMES[kind])
     if spec := KINDS.get(kind):

@@ -494,8 +494,9 @@ class Planner:
         if self.snapshot.stacks is not None:
             plan_stack_changes(self)
         self.check_cascades()
-        hold_mass_removals(self.changes, self.state, self.settings.deletion_threshold, self.network_scope)
-        hold_stack_changes(self.changes)
+        sites = site_names(self.changes, self.state)
+        hold_mass_removals(self.changes, self.state, self.settings.deletion_threshold, self.network_scope, sites)
+        hold_stack_changes(self.changes, sites)
         for change in self.changes:
             # A cable that takes the place of one whose removal waits for review waits with it: its port is not free.
             held = [removal for removal in getattr(change, 'replaces', ()) if removal.state == ChangeStateChoices.HELD]
@@ -763,8 +764,9 @@ def stale_reason(change, records, snapshot):
             return f'Its removal could not be confirmed: {", ".join(failed)} could not be read.'
         unread = [source for source, errors in snapshot.network_errors.items() if change.scope in errors]
         if unread:
-            return (f'Its removal could not be confirmed: {", ".join(unread)} of network {change.scope} could not be '
-                    f'read.')
+            site = records['site'].get(change.scope)
+            where = f'site {site.label}' if site else f'network {change.scope}'
+            return f'Its removal could not be confirmed: {", ".join(unread)} of {where} could not be read.'
         return ''
     if change.kind in ('vcmember', 'vcmaster') and not any(change.after.values()):
         return ''  # a switch leaving its stack, or a master released first: planned from what NetBox holds
@@ -778,11 +780,19 @@ def stale_reason(change, records, snapshot):
     return ''
 
 
-def hold_mass_removals(changes, state, threshold, network_scope):
+def site_names(changes, state):
+    """{network id: `site <name>`}: the site of each network, by the name the plan gives it or NetBox has for it."""
+    names = {change.meraki_id: change.object_repr for change in changes if change.kind == 'site'}
+    for network_id in {change.scope for change in changes if change.scope} - set(names):
+        names[network_id] = (state.object('site', network_id) or {}).get('name') or network_id
+    return {network_id: f'site {name}' for network_id, name in names.items()}
+
+
+def hold_mass_removals(changes, state, threshold, network_scope, sites):
     """
     Hold removals for review when they would take away more than `threshold` percent of what the plugin owns
     of a kind, in one network or in the whole organization (sites: in the organization). A single removal
-    is never held on its own.
+    is never held on its own. `sites` names the networks' sites (see site_names()).
     """
     removals = [change for change in changes if change.action in (ChangeActionChoices.DELETE, ChangeActionChoices.MARK)]
     owned, removed = Counter(), Counter()
@@ -796,11 +806,12 @@ def hold_mass_removals(changes, state, threshold, network_scope):
         for key in removal_scopes(change.kind, change.scope):
             count, total = removed[key], owned[key]
             if count > 1 and total and count * 100 > threshold * total:
-                where = f'network {key[1]}' if key[1] else 'the organization'
+                where = sites.get(key[1], key[1]) if key[1] else 'the organization'
                 change.state = ChangeStateChoices.HELD
                 change.reason = (
-                    f'Held for review: this run would remove {count} of the {total} {change.kind}s the plugin owns '
-                    f'in {where} ({count * 100 // total}% > {threshold}%). Meraki may have answered incompletely.'
+                    f'Held for review: this run would remove {count} of the {total} '
+                    f'{KINDS[change.kind].model._meta.verbose_name_plural} the plugin owns in {where} '
+                    f'({count * 100 // total}% > {threshold}%). Meraki may have answered incompletely.'
                 )
                 break
     # A network's removals stand or fall together: a device removed while its held interfaces wait would take them
@@ -810,7 +821,7 @@ def hold_mass_removals(changes, state, threshold, network_scope):
         if change.state != ChangeStateChoices.HELD and change.scope in held:
             change.state = ChangeStateChoices.HELD
             change.reason = (
-                f'Held for review with the other removals in network {change.scope}: '
+                f'Held for review with the other removals in {sites.get(change.scope, change.scope)}: '
                 f'{held[change.scope].reason.removeprefix("Held for review: ")}'
             )[:500]
 

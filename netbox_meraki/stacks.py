@@ -81,14 +81,14 @@ def plan_stack_changes(planner):
                                  f'({", ".join(names)}); kept instead.')[:500]
 
 
-def hold_stack_changes(changes):
+def hold_stack_changes(changes, sites):
     """
     A network's stack changes wait with its held removals: a switch must not leave a virtual chassis whose removal
-    waits for review, nor a master be released for a device whose removal waits.
+    waits for review, nor a master be released for a device whose removal waits. `sites` names the networks' sites.
     """
     held = {change.scope for change in changes if change.state == ChangeStateChoices.HELD
             and change.action in REMOVALS and change.scope}
     for change in changes:
         if change.kind in STACK_KINDS and change.scope in held and change.state == ChangeStateChoices.PENDING:
             change.state = ChangeStateChoices.HELD
-            change.reason = f'Held for review with the other removals in network {change.scope}.'
+            change.reason = f'Held for review with the other removals in {sites.get(change.scope, change.scope)}.'

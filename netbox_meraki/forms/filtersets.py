@@ -1,11 +1,20 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from dcim.models import Device, Site
 from netbox.forms.mixins import SavedFiltersMixin
 from utilities.forms import BOOLEAN_WITH_BLANK_CHOICES, FilterForm
+from utilities.forms.fields import DynamicModelMultipleChoiceField
 from utilities.forms.rendering import FieldSet
 
-from ..choices import ChangeActionChoices, ChangeStateChoices, RunStatusChoices, RunTriggerChoices, SyncModeChoices
+from ..choices import (
+    ChangeActionChoices,
+    ChangeGroupChoices,
+    ChangeStateChoices,
+    RunStatusChoices,
+    RunTriggerChoices,
+    SyncModeChoices,
+)
 from ..kinds import kind_name
 from ..models import Change, SyncRun
 
@@ -49,10 +58,17 @@ class ChangeFilterForm(SavedFiltersMixin, FilterForm):
     fieldsets = (
         FieldSet('q', 'filter_id'),
         FieldSet('kind', 'action', 'state', name=_('Change')),
+        FieldSet('site_id', 'scope', 'device_id', 'device', name=_('Where')),
+        FieldSet('group_by', name=_('Display')),
     )
     kind = forms.MultipleChoiceField(label=_('Object type'), choices=(), required=False)
     action = forms.MultipleChoiceField(label=_('Action'), choices=ChangeActionChoices, required=False)
     state = forms.MultipleChoiceField(label=_('State'), choices=ChangeStateChoices, required=False)
+    site_id = DynamicModelMultipleChoiceField(queryset=Site.objects.all(), required=False, label=_('Site'))
+    scope = forms.CharField(label=_('Network (Meraki ID)'), required=False)
+    device_id = DynamicModelMultipleChoiceField(queryset=Device.objects.all(), required=False, label=_('Device'))
+    device = forms.CharField(label=_('Device (Meraki serial)'), required=False)
+    group_by = forms.ChoiceField(label=_('Group by'), choices=(('', _('None')), *ChangeGroupChoices), required=False)
 
     def __init__(self, *args, kinds=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -62,12 +78,19 @@ class ChangeFilterForm(SavedFiltersMixin, FilterForm):
 
 
 class RunChangesFilterForm(forms.Form):
-    """The filters above a run's changes: object type, action and state."""
+    """
+    The filters above a run's changes: object type, action, state, site (its network: `sites` are (network, name)) and
+    device (its Meraki serial); and how the list is grouped.
+    """
 
     kind = forms.MultipleChoiceField(label=_('Object type'), choices=(), required=False)
     action = forms.MultipleChoiceField(label=_('Action'), choices=ChangeActionChoices, required=False)
     state = forms.MultipleChoiceField(label=_('State'), choices=ChangeStateChoices, required=False)
+    scope = forms.MultipleChoiceField(label=_('Site'), choices=(), required=False)
+    device = forms.CharField(label=_('Device (Meraki serial)'), required=False)
+    group_by = forms.ChoiceField(label=_('Group by'), choices=(('', _('None')), *ChangeGroupChoices), required=False)
 
-    def __init__(self, *args, kinds=(), **kwargs):
+    def __init__(self, *args, kinds=(), sites=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields['kind'].choices = [(kind, kind_name(kind)) for kind in sorted(set(kinds), key=kind_name)]
+        self.fields['scope'].choices = sorted(sites, key=lambda site: site[1].lower())

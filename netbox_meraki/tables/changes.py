@@ -4,7 +4,7 @@ from urllib.parse import quote
 import django_tables2 as tables
 from django.apps import apps
 from django.urls import NoReverseMatch, reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
@@ -12,14 +12,15 @@ from netbox.tables import NetBoxTable, columns
 from utilities.views import get_viewname
 
 from ..choices import ChangeActionChoices, ChangeStateChoices
-from ..kinds import KINDS, kind_name
+from ..grouping import grouped
+from ..kinds import KINDS, kind_in_text, kind_name, references
 from ..models import Change
-from .display import EMPTY, reference_names, render_field_changes, shown_records
+from .display import EMPTY, UNDECIDED, reference_names, render_field_changes, shown_records
+from .groups import ChangeGroups, group_by_of
 
-__all__ = ('ChangeTable', 'REMOVALS', 'UNDECIDED', 'cascade_summary', 'object_url', 'render_cascade')
-
-# States in which a person can still approve or reject a change.
-UNDECIDED = (ChangeStateChoices.PENDING, ChangeStateChoices.HELD)
+__all__ = (
+    'ChangeTable', 'REMOVALS', 'UNDECIDED', 'cascade_summary', 'identities_named', 'object_url', 'render_cascade',
+)
 
 
 def object_url(change):
@@ -187,23 +188,19 @@ class DecisionColumn(tables.Column):
     def render(self, record, table):
         if not getattr(table, 'reviewable', False) or record.state not in UNDECIDED:
             return ''
-        suffix = ''
-        if request := getattr(table, 'context', {}).get('request'):
-            suffix = f'?return_url={quote(request.get_full_path())}'
         # Without a page reload (htmx): the decision is posted, and the row is replaced by the same row of the page
         # the decision leads back to (gone when the list's filter no longer shows it); the toast comes with it.
         # Without JavaScript, the buttons submit the table's form.
-        approve = reverse('plugins:netbox_meraki:change_bulk_approve') + suffix
-        reject = reverse('plugins:netbox_meraki:change_bulk_reject') + suffix
-        swap = format_html('hx-target="#change-{0}" hx-select="#change-{0}" hx-swap="outerHTML"', record.pk)
-        return format_html(
-            '<button type="submit" class="btn btn-sm btn-green" formaction="{}" hx-post="{}" {} name="change" '
-            'value="{}" title="{}" aria-label="{}"><i class="mdi mdi-check"></i></button> '
-            '<button type="submit" class="btn btn-sm btn-red" formaction="{}" hx-post="{}" {} name="change" '
-            'value="{}" title="{}" aria-label="{}"><i class="mdi mdi-close"></i></button>',
-            approve, approve, swap, record.pk, _('Approve'), _('Approve'),
-            reject, reject, swap, record.pk, _('Reject'), _('Reject'),
-        )
+        return format_html(table.decision_buttons, pk=record.pk)
+
+
+def identities_named(text, named):
+    """
+    `device Berlin-AP-1: Meraki Q2XX-...; ...`: the Meraki identity of each object a reason names (`kind name`, as the
+    engine writes them) among `named` ({(kind, Meraki identity): name}), for the reason's tooltip.
+    """
+    labels = {f'{kind_in_text(kind)} {name}': meraki_id for (kind, meraki_id), name in named.items() if name}
+    return '; '.join(f'{label}: Meraki {meraki_id}' for label, meraki_id in sorted(labels.items()) if label in text)
 
 
 class ChangeTable(NetBoxTable):
@@ -216,10 +213,13 @@ class ChangeTable(NetBoxTable):
     meraki_id = tables.Column(verbose_name=_('Meraki identity'))
     object_id = tables.Column(verbose_name=_('NetBox object ID'))
     scope = tables.Column(verbose_name=_('Network'))
-    fields = tables.Column(verbose_name=_('Before → after'), accessor='pk', orderable=False)
+    # Long values (a device's Dashboard URL) break rather than widen the table past a laptop's window.
+    fields = tables.Column(verbose_name=_('Before → after'), accessor='pk', orderable=False,
+                           attrs={'td': {'class': 'text-break', 'style': 'min-width: 12rem'}})
     state = columns.ChoiceFieldColumn(verbose_name=_('State'))
     cascade = tables.Column(verbose_name=_('Also deletes'), orderable=False, empty_values=())
-    reason = tables.Column(verbose_name=_('Reason'))
+    # A reason wraps in a column of its own width, however long it is.
+    reason = tables.Column(verbose_name=_('Reason'), attrs={'td': {'class': 'text-break', 'style': 'min-width: 10rem'}})
     actions = DecisionColumn()
 
     class Meta(NetBoxTable.Meta):
@@ -230,8 +230,40 @@ class ChangeTable(NetBoxTable):
         )
         # A removal's cascade is summed up and listed under its fields; the column is there for exports. A run's own
         # changes hide the run column.
-        default_columns = ('id', 'run', 'action', 'kind', 'object_repr', 'meraki_id', 'fields', 'state', 'reason')
+        # At a laptop's 1366 px the decision buttons and the reason fit: the Meraki identity is the object's tooltip.
+        default_columns = ('id', 'run', 'action', 'kind', 'object_repr', 'fields', 'state', 'reason')
         row_attrs = {'id': lambda record: f'change-{record.pk}'}
+
+    # How the list is grouped (see groups.py): set by configure() from the request.
+    groups = None
+
+    @cached_property
+    def decision_buttons(self):
+        """The approve and reject buttons of a row, but its change's id (`{pk}`): the same on every row of a page."""
+        suffix = ''
+        if request := getattr(self, 'context', {}).get('request'):
+            suffix = f'?return_url={quote(request.get_full_path())}'
+        approve = reverse('plugins:netbox_meraki:change_bulk_approve') + suffix
+        reject = reverse('plugins:netbox_meraki:change_bulk_reject') + suffix
+        swap = 'hx-target="#change-{pk}" hx-select="#change-{pk}" hx-swap="outerHTML"'
+        button = ('<button type="submit" class="btn btn-sm btn-{color}" formaction="{url}" hx-post="{url}" {swap} '
+                  'name="change" value="{{pk}}" title="{label}" aria-label="{label}"><i class="mdi mdi-{icon}"></i>'
+                  '</button>')
+        return ' '.join(
+            button.format(color=color, url=escape(url), swap=swap, label=escape(label), icon=icon)
+            for color, url, label, icon in (('green', approve, _('Approve'), 'check'),
+                                            ('red', reject, _('Reject'), 'close'))
+        )
+
+    def configure(self, request):
+        if group_by := group_by_of(request):
+            # A grouped list is in the order of its groups: its columns do not sort it.
+            self.groups = ChangeGroups(self, group_by)
+            self.orderable = False
+            self.data.data = grouped(self.data.data, group_by)
+        super().configure(request)
+        if self.groups and getattr(self, 'page', None):
+            self.page.object_list = self.groups.with_headers(list(self.page.object_list))
 
     def render_kind(self, value):
         return kind_name(value)
@@ -240,9 +272,12 @@ class ChangeTable(NetBoxTable):
         return value
 
     def render_object_repr(self, value, record):
+        # Long names (a cable's two ends) are cut short on the page; the whole name and the identity are the tooltip.
+        title = f'{value} (Meraki {record.meraki_id})'
         if url := object_url(record):
-            return format_html('<a href="{}">{}</a>', url, value)
-        return value
+            value = format_html('<a href="{}">{}</a>', url, value)
+        return format_html('<span class="d-inline-block text-truncate align-bottom" style="max-width: 14rem" '
+                           'title="{}">{}</span>', title, value)
 
     # Exports carry the plain values, not the links and colours of the page.
     def value_object_repr(self, value):
@@ -280,4 +315,14 @@ class ChangeTable(NetBoxTable):
 
     def render_reason(self, value, record):
         css = 'text-danger' if record.state in (ChangeStateChoices.FAILED, ChangeStateChoices.CONFLICT) else ''
+        # The objects the reason names are named as NetBox names them; their Meraki identities are the tooltip.
+        if title := identities_named(value, self.named_objects(record)):
+            return format_html('<span class="{}" title="{}">{}</span>', css, title, value)
         return format_html('<span class="{}">{}</span>', css, value)
+
+    def named_objects(self, record):
+        """{(kind, Meraki identity): name} of what a change's reason may name: its object, site and references."""
+        wanted = references(record.before) | references(record.after) | {('site', record.scope)}
+        named = {key: self.reference_names[key] for key in wanted if key in self.reference_names}
+        named[record.kind, record.meraki_id] = record.object_repr
+        return named

@@ -10,15 +10,20 @@ from django.utils.translation import gettext_lazy as _
 from utilities.string import humanize_duration
 
 from ..choices import ChangeActionChoices, ChangeStateChoices, SyncModeChoices
+from ..grouping import DEVICE_SERIAL
 from ..kinds import KINDS, kind_in_text, references
 from ..models import Change, SyncedObject
 
 __all__ = (
-    'action_totals', 'display_value', 'field_label', 'outcome_counts', 'outcome_parts', 'reference_names',
-    'render_action_totals', 'render_field_changes', 'render_outcome', 'run_duration', 'shown_records', 'total_changes',
+    'EMPTY', 'UNDECIDED', 'action_totals', 'display_value', 'field_label', 'object_names', 'outcome_counts',
+    'outcome_parts', 'reference_names', 'render_action_totals', 'render_field_changes', 'render_outcome',
+    'run_duration', 'shown_records', 'total_changes',
 )
 
 EMPTY = '—'
+
+# States in which a person can still approve or reject a change.
+UNDECIDED = (ChangeStateChoices.PENDING, ChangeStateChoices.HELD)
 
 
 def display_value(value, names=None):
@@ -45,17 +50,27 @@ def display_value(value, names=None):
 
 def reference_names(changes):
     """
-    {(kind, Meraki identity): name} of the objects the changes' values refer to: the name a change of the same runs
-    gives the object (one it creates or changes), else the name of the object the plugin owns in NetBox. A query for
-    each, and one per kind of owned object named.
+    {(kind, Meraki identity): name} of the objects the changes' values refer to, of the sites of their networks and of
+    the devices a list grouped by device shows (see object_names()).
     """
     wanted = set().union(*(references(change.before) | references(change.after) for change in changes))
+    wanted |= {('site', change.scope) for change in changes if change.scope}
+    # The devices a grouped list shows changes of (see grouping.grouped()).
+    wanted |= {('device', serial) for change in changes if (serial := getattr(change, DEVICE_SERIAL, None))}
+    return object_names(wanted, {change.run_id for change in changes})
+
+
+def object_names(wanted, run_ids):
+    """
+    {(kind, Meraki identity): name} of the `wanted` objects: the name a change of the runs `run_ids` gives the object
+    (one it creates or changes), else the name of the object the plugin owns in NetBox. A query for each, and one per
+    kind of owned object named.
+    """
     if not wanted:
         return {}
     kinds, identities = {kind for kind, _ in wanted}, {meraki_id for _, meraki_id in wanted}
     names = {}
-    planned = Change.objects.filter(run_id__in={change.run_id for change in changes}, kind__in=kinds,
-                                    meraki_id__in=identities)
+    planned = Change.objects.filter(run_id__in=run_ids, kind__in=kinds, meraki_id__in=identities)
     for kind, meraki_id, label in planned.values_list('kind', 'meraki_id', 'object_repr'):
         if (kind, meraki_id) in wanted:
             names[kind, meraki_id] = label
@@ -131,7 +146,8 @@ def render_action_totals(counts):
 def shown_records(table):
     """The records a table shows: its page's when it is paginated, else all of them."""
     rows = table.page.object_list if getattr(table, 'page', None) else table.data
-    return [getattr(row, 'record', row) for row in rows]
+    # A grouped list's group headers have no record.
+    return [record for row in rows if (record := getattr(row, 'record', row)) is not None]
 
 
 def outcome_counts(runs):

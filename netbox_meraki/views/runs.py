@@ -33,7 +33,8 @@ from ..sync import (
 )
 from ..tables import ChangeTable, ReviewRunTable, SyncRunTable
 from ..tables.changes import REMOVALS, UNDECIDED
-from ..tables.display import action_totals, run_duration
+from ..tables.display import action_totals, object_names, run_duration
+from ..tables.groups import GROUP_DECISION_FORM, GROUP_FILTERS, group_by_of
 from .actions import ApproveSelected, RejectSelected, UndoRejectionSelected
 from .mixins import LiveRunsMixin, PermissionRequiredView
 
@@ -103,8 +104,8 @@ def review_context(request, run):
     }
 
 
-# Query parameters of a changes list that are not filters: its page, size and order.
-NOT_FILTERS = ('page', 'per_page', 'sort', 'return_url', 'tableconfig_id')
+# Query parameters of a changes list that are not filters: its page, size, order and grouping.
+NOT_FILTERS = ('page', 'per_page', 'sort', 'return_url', 'tableconfig_id', 'group_by')
 
 # The run's phases in the order they happen, its review's after them.
 PHASE_ORDER = ('fetch', 'plan', 'apply', RATE_LIMIT_WAIT, REVIEW_CHECK, REVIEW_APPLY)
@@ -261,20 +262,28 @@ class SyncRunChangesView(generic.ObjectChildrenView):
 
     def get_extra_context(self, request, instance):
         kinds = instance.changes.order_by().values_list('kind', flat=True).distinct()
+        networks = instance.changes.order_by().exclude(scope='').values_list('scope', flat=True).distinct()
+        names = object_names({('site', network) for network in networks}, {instance.pk})
         review = review_context(request, instance)
         if review['can_review']:
             # "Approve all" and "Reject all" take what the filter shows, on every page: they post the filter.
             filters = [(key, value) for key, values in request.GET.lists() for value in values
                        if key not in NOT_FILTERS]
             undecided = instance.changes.filter(state__in=UNDECIDED)
+            # A group's buttons post the filter too, with their group's site or device in place of the filter's.
+            group_filter = GROUP_FILTERS.get(group_by_of(request))
             review.update(
                 filters=filters,
+                group_filters=[(key, value) for key, value in filters if key != group_filter],
                 matching=ChangeFilterSet(request.GET, undecided).qs.count() if filters else review['undecided'],
                 needed=len(undecided_dependencies(instance)) if review['approved'] and review['undecided'] else 0,
             )
         return {
             **review,
-            'change_filter_form': RunChangesFilterForm(request.GET, kinds=kinds),
+            'group_decision_form': GROUP_DECISION_FORM,
+            'change_filter_form': RunChangesFilterForm(request.GET, kinds=kinds, sites=[
+                (network, names.get(('site', network), network)) for network in networks
+            ]),
         }
 
 

@@ -12,10 +12,11 @@ import pytest
 from django.urls import reverse
 
 from core.models import ObjectChange
+from dcim.models import Site
 
 from netbox_meraki import fetch
 from netbox_meraki.choices import ChangeActionChoices, ChangeStateChoices, RunStatusChoices, SyncModeChoices
-from netbox_meraki.models import PluginSettings
+from netbox_meraki.models import PluginSettings, SyncedObject
 
 from .conftest import (
     SOAK,
@@ -349,7 +350,9 @@ def test_a_network_answered_empty_keeps_everything_and_holds_the_removals(simula
     assert set(removals.values_list('state', flat=True)) == {ChangeStateChoices.HELD}
     assert set(removals.values_list('scope', flat=True)) == {network_id}
     held = removals.filter(kind='device').first()
-    assert f'network {network_id}' in held.reason and 'Held for review' in held.reason
+    # The reason names the network's site as NetBox does.
+    site = Site.objects.get(pk=SyncedObject.objects.get(kind='site', meraki_id=network_id).object_id)
+    assert f'site {site.name}' in held.reason and 'Held for review' in held.reason
     assert run.status == (RunStatusChoices.COMPLETED if mode == SyncModeChoices.DRY_RUN
                           else RunStatusChoices.AWAITING_REVIEW)
     assert owned_values(org_id) == before and ownership() == owners
