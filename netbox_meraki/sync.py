@@ -504,9 +504,11 @@ def execute_run(run, locked=False):
             state = NetBoxState(run.organization_id, settings)
             state.preload_references(records)
             changes = build_plan(run, records, snapshot, settings, state)
-            # An auto run ends awaiting review too when it holds changes for a person: any run that may replaces the
-            # organization's older reviews, so that scheduled runs never pile them up.
-            superseded = [] if run.mode == SyncModeChoices.DRY_RUN else reviews_to_supersede(run)
+            # An auto run that holds changes for a person ends awaiting review too: it replaces the organization's
+            # older reviews as a review run does, so that scheduled runs never pile them up.
+            holds = any(change.state == ChangeStateChoices.HELD for change in changes)
+            superseded = reviews_to_supersede(run) if run.mode == SyncModeChoices.REVIEW or (
+                run.mode == SyncModeChoices.AUTO and holds) else []
             settle_plan(run, changes, superseded)
             Change.objects.bulk_create(changes, batch_size=1000)
         if superseded and not run.cancel_requested_now():
