@@ -31,7 +31,7 @@ from tenancy.models import Tenant
 
 from .cascade import CascadeCheck
 from .choices import ChangeActionChoices, ChangeStateChoices, DeletePolicyChoices
-from .kinds import KINDS, UPDATE_KINDS, to_json
+from .kinds import KINDS, UPDATE_KINDS, kind_in_text, to_json
 from .mapping import KIND_ORDER, REFERENCE_KINDS
 from .models import DEFAULT_ROLE_NAMES, Change, SyncedObject
 from .stacks import hold_stack_changes, plan_stack_changes
@@ -428,7 +428,8 @@ def natural_matches(kind, wanted, state):
         if owner := owners.get(obj.pk):
             organization = owner.organization_id
             where = 'here' if organization == state.organization_id else f'for organization {organization}'
-            note = f'{obj} (#{obj.pk}) is already the plugin\'s, synced {where} as {owner.kind} {owner.meraki_id}.'
+            note = (f'{obj} (#{obj.pk}) is already the plugin\'s, synced {where} as {kind_in_text(owner.kind)} '
+                    f'{owner.meraki_id}.')
             candidates[keys[key]] = Candidate(obj, 'taken', note)
         else:
             # A port or MAC address on what the plugin owns is part of it: taken over, never made twice.
