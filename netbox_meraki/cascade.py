@@ -23,7 +23,8 @@ INTERNAL_MODELS = {
     ('extras', 'notification'), ('dcim', 'cabletermination'), ('dcim', 'cablepath'), ('dcim', 'portmapping'),
 }
 # Objects NetBox keeps but changes when the object goes (a foreign key set to null): a site group's sites lose their
-# group. They count as taken along: a person's site must not lose the group it was given.
+# group. They count as taken along: a person's site must not lose the group it was given; one of the organization's
+# own sites, kept though Meraki no longer has its network, loses the group the plugin gave it.
 NULLED_RELATIONS = {SiteGroup: ('sites',)}
 # Entries kept on a change: enough to show, not a copy of a whole site.
 LISTED = 50
@@ -79,8 +80,11 @@ class CascadeCheck:
         except RestrictedError as exc:
             protected = list(exc.restricted_objects)
         dependents = list(protected)
+        nulled = set()
         for name in NULLED_RELATIONS.get(type(obj), ()):
-            dependents.extend(getattr(obj, name).all())
+            for instance in getattr(obj, name).all():
+                dependents.append(instance)
+                nulled.add((ContentType.objects.get_for_model(instance).pk, instance.pk))
         for model, instance in collector.instances_with_model():
             if model._meta.auto_created or (model._meta.app_label, model._meta.model_name) in INTERNAL_MODELS:
                 continue
@@ -93,7 +97,9 @@ class CascadeCheck:
         entries, blockers = [], []
         for instance in dependents:
             key = (ContentType.objects.get_for_model(instance).pk, instance.pk)
-            allowed = key in self.removed and owners.get(key) == self.organization_id
+            # An object of this organization's that only loses a reference (a kept site its group) loses what the
+            # plugin gave it, and stays.
+            allowed = (key in self.removed or key in nulled) and owners.get(key) == self.organization_id
             label = f'{instance._meta.verbose_name} {instance}'
             if not allowed:
                 owner = owners.get(key)

@@ -326,3 +326,32 @@ def test_a_device_moved_into_a_network_that_is_then_removed_goes_with_the_networ
         assert set(removals.values_list('state', flat=True)) == {'held'}
         assert sync_and_review(org_id).status == RunStatusChoices.COMPLETED
         assert not differences(org_id)
+
+
+def test_a_template_removed_after_a_network_of_its_leaves_the_kept_site_without_the_group(settings):
+    """A site kept (marked) when its network went stays in its template's group; the template's removal clears it."""
+    with Simulator(seed=0, scale=Scale(organizations=1, networks=1, devices=2), rate_limit=0,
+                   api_key=API_KEY) as sim:
+        settings.PLUGINS_CONFIG = plugin_config(sim)
+        org_id = sim.org_ids[0]
+        plugin_settings = PluginSettings.load()
+        plugin_settings.deletion_threshold, plugin_settings.full_read_hours = 25, 0
+        plugin_settings.save()
+        hand = make_unowned_objects()
+        hand_before = fields_of(hand)
+        assert sync_and_review(org_id).status == RunStatusChoices.COMPLETED
+        sim.remove_network('N_775630779002559672')
+        assert sync_and_review(org_id).status == RunStatusChoices.COMPLETED
+        kept = Site.objects.get(name='Tokyo Wi-Fi 01')
+        group = kept.group
+        assert group is not None
+        sim.remove_template(org_id, group.description.rsplit(' ', 1)[-1])
+
+        run = sync_and_review(org_id)
+
+        assert run.status == RunStatusChoices.COMPLETED, list(run.changes.values_list('kind', 'state', 'reason'))
+        kept.refresh_from_db()
+        assert kept.group is None and not SiteGroup.objects.filter(pk=group.pk).exists()
+        assert not differences(org_id)
+        assert not sync(org_id, 'dry_run').changes.exists()
+        assert_untouched(hand, hand_before)
