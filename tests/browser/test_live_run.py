@@ -62,7 +62,8 @@ def test_a_run_is_watched_live_on_its_page_and_on_the_dashboard(
     page.evaluate('window.notReloaded = true')
     live = page.locator('#syncrun-progress')
     calls_at_first = api_calls_in_table(page)
-    live.locator('.syncrun-reads', has_text='pages').wait_for()
+    # The worker starts the run when it gets to it: beside other tests, that can take a while.
+    live.locator('.syncrun-reads', has_text='pages').wait_for(timeout=3 * TIMEOUT_MS)
     live.locator('.syncrun-status', has_text='Running').wait_for()
     assert live.locator('.syncrun-phase').inner_text() == 'fetch'
     # The per-network calls come after the org-wide ones, and are shown as they come.
