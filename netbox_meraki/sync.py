@@ -438,6 +438,26 @@ def store_reads(run, snapshot):
         )
 
 
+class CallCount:
+    """
+    A run's API calls and 429s: what it counted before this client (listing the organizations, for the first run of a
+    trigger; the plan's, for a review's apply) and what the client sent since, kept on the run as they grow.
+    """
+
+    def __init__(self, run):
+        self.run, self.client = run, None
+        self.before = run.api_calls, run.api_rate_limited
+
+    def update(self):
+        self.run.api_calls = self.before[0] + self.client.calls
+        self.run.api_rate_limited = self.before[1] + self.client.rate_limited
+
+    def fetch_progress(self, detail):
+        """What the fetch has read so far, written with the calls it took."""
+        self.update()
+        save_progress(self.run, detail=detail)
+
+
 def execute_run(run, locked=False):
     """
     Fetch, map and plan one organization, then apply the plan (auto) or keep it (review, dry run). `locked`
@@ -447,30 +467,22 @@ def execute_run(run, locked=False):
         return run
     client = None
     changes = []
-    # What the run counted before it started: listing the organizations, for the first run of a trigger.
-    calls_before, rate_limited_before = run.api_calls, run.api_rate_limited
-
-    def count_calls():
-        run.api_calls, run.api_rate_limited = calls_before + client.calls, rate_limited_before + client.rate_limited
-
-    def fetch_progress(detail):
-        count_calls()
-        save_progress(run, detail=detail)
+    calls = CallCount(run)
 
     try:
         settings = PluginSettings.load()
         save_progress(run, phase='fetch')
-        client = dashboard_client()
+        calls.client = client = dashboard_client()
         previous = previous_reads(run, settings)
         run.full_read = previous is None
         with timed(run, 'fetch'):
             snapshot = fetch_organization(
                 client, run.organization_id, run.network_ids, inventory=settings.sync_inventory, previous=previous,
-                stacks=settings.sync_switch_stacks, progress=fetch_progress,
+                stacks=settings.sync_switch_stacks, progress=calls.fetch_progress,
             )
         del previous  # what the snapshot reuses of it, it holds: planning needs the memory
         run.organization_name = str(snapshot.organization.get('name') or '')[:255]
-        count_calls()
+        calls.update()
         store_reads(run, snapshot)
         failures = list(snapshot.errors.values()) + [
             error for errors in snapshot.network_errors.values() for error in errors.values()
@@ -540,7 +552,7 @@ def execute_run(run, locked=False):
         run.log_line('error', f'Failed: {run.error}')
     finally:
         if client:
-            count_calls()
+            calls.update()
             record_rate_limit_wait(run, client)
             client.close()
         stopped_with_process(run)
@@ -641,27 +653,20 @@ def confirm_with_meraki(run, approved, settings):
     the records of Meraki's answer.
     """
     client = None
-    calls_before, rate_limited_before = run.api_calls, run.api_rate_limited
-
-    def count_calls():
-        run.api_calls, run.api_rate_limited = calls_before + client.calls, rate_limited_before + client.rate_limited
-
-    def fetch_progress(detail):
-        count_calls()
-        save_progress(run, detail=detail)
+    calls = CallCount(run)
 
     try:
-        client = dashboard_client()
+        calls.client = client = dashboard_client()
         with timed(run, REVIEW_CHECK):
             snapshot = fetch_organization(
                 client, run.organization_id, run.network_ids, inventory=settings.sync_inventory,
-                stacks=settings.sync_switch_stacks, progress=fetch_progress,
+                stacks=settings.sync_switch_stacks, progress=calls.fetch_progress,
             )
     except FetchError as exc:
         raise ReviewNotConfirmed(str(exc)) from None
     finally:
         if client:
-            count_calls()
+            calls.update()
             record_rate_limit_wait(run, client)
             client.close()
     failures = list(snapshot.errors.values()) + [
