@@ -133,7 +133,7 @@ class ChangeFilterSet(BaseFilterSet):
     def filter_site(self, queryset, name, value):
         if not value:
             return queryset
-        return queryset.filter(scope__in=meraki_ids('site', value))
+        return queryset.filter(scope__in=meraki_ids('site', [site.pk for site in value]))
 
     def filter_device(self, queryset, name, value):
         if not value:
@@ -143,7 +143,7 @@ class ChangeFilterSet(BaseFilterSet):
     def filter_device_id(self, queryset, name, value):
         if not value:
             return queryset
-        return of_devices(queryset, meraki_ids('device', value))
+        return of_devices(queryset, meraki_ids('device', [device.pk for device in value]))
 
 
 def of_devices(queryset, serials):
@@ -151,7 +151,6 @@ def of_devices(queryset, serials):
     return queryset.alias(**{DEVICE_SERIAL: device_serial()}).filter(**{f'{DEVICE_SERIAL}__in': serials})
 
 
-def meraki_ids(kind, objects):
-    """The Meraki identities of the NetBox objects the plugin owns among `objects`."""
-    return list(SyncedObject.objects.filter(kind=kind, object_id__in=[obj.pk for obj in objects]).values_list(
-        'meraki_id', flat=True))
+def meraki_ids(kind, object_ids):
+    """The Meraki identities of the NetBox objects of these IDs that the plugin owns."""
+    return list(SyncedObject.objects.filter(kind=kind, object_id__in=object_ids).values_list('meraki_id', flat=True))

@@ -2,12 +2,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 import strawberry_django
+from django.db.models import Q
 from strawberry.scalars import ID
 from strawberry_django import BaseFilterLookup, DatetimeFilterLookup, FilterLookup, StrFilterLookup
 
 from netbox.graphql.filters import BaseModelFilter, register_filter
 
 from .. import models
+from ..filtersets import meraki_ids
+from ..grouping import DEVICE_SERIAL, device_serial
 
 if TYPE_CHECKING:
     from netbox.graphql.filter_lookups import IntegerLookup  # noqa: F401
@@ -75,3 +78,20 @@ class ChangeFilter(BaseModelFilter):
         BaseFilterLookup[Annotated['MerakiChangeStateEnum', strawberry.lazy('netbox_meraki.graphql.enums')]] | None
     ) = strawberry_django.filter_field()
     reason: StrFilterLookup | None = strawberry_django.filter_field()
+
+    # As ChangeFilterSet: a site is its Meraki network (the change's scope); a device, its serial.
+    @strawberry_django.filter_field()
+    def site_id(self, value: list[ID], prefix) -> Q:
+        return Q(**{f'{prefix}scope__in': meraki_ids('site', value)})
+
+    @strawberry_django.filter_field()
+    def device(self, queryset, value: list[str], prefix):
+        return self.filter_device(queryset, value, prefix)
+
+    @strawberry_django.filter_field()
+    def device_id(self, queryset, value: list[ID], prefix):
+        return self.filter_device(queryset, meraki_ids('device', value), prefix)
+
+    def filter_device(self, queryset, serials, prefix):
+        """The changes about the devices of these Meraki serials (see grouping.device_serial)."""
+        return queryset.alias(**{DEVICE_SERIAL: device_serial()}), Q(**{f'{prefix}{DEVICE_SERIAL}__in': serials})
