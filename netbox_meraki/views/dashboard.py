@@ -71,14 +71,18 @@ def active_runs_context(runs):
 
 
 class DashboardView(LiveRunsMixin, PermissionRequiredView):
-    """The plugin's home: connection, last and next runs, what the plugin owns, recent runs and their logs."""
+    """
+    The plugin's home: connection, the runs under way, the last finished and the next run, what the plugin owns,
+    recent runs and their logs.
+    """
 
     permission_required = 'netbox_meraki.view_syncrun'
 
     def get(self, request):
         runs = SyncRun.objects.restrict(request.user, 'view')
         recent = list(runs.select_related('user')[:RECENT_RUNS])
-        last_run = recent[0] if recent else None
+        # The runs under way have their live cards: this one tells how the last one ended.
+        last_run = runs.filter(status__in=RunStatusChoices.FINISHED).defer('log').first()
         table = SyncRunTable(recent, orderable=False)
         table.columns.hide('pk')
         table.configure(request)

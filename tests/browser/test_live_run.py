@@ -25,7 +25,6 @@ from .test_web_ui import (  # noqa: F401  (fixtures)
     slow_simulator,
 )
 
-
 # An org-wide read is counted in pages: "0 pages so far", "1 page so far", "1 page". A change-driven read's endpoints
 # are a page each, so "pages" alone may never be on the screen when the page polls.
 PAGES = re.compile(r'\d+ pages?\b')
@@ -90,11 +89,16 @@ def test_a_run_is_watched_live_on_its_page_and_on_the_dashboard(
     page.goto(f'{url}/plugins/meraki/dashboard/')
     under_way = page.locator('#meraki-active-runs .meraki-active-run', has_text=f'Run #{second.pk}')
     under_way.locator('.syncrun-reads', has_text=PAGES).wait_for(timeout=3 * TIMEOUT_MS)
+    # Its last run is the one that ended, not half of the one under way.
+    last_run = page.locator('#meraki-last-run')
+    assert last_run.get_by_role('link', name=f'#{run.pk} {run.organization_name}', exact=True).is_visible()
+    assert last_run.locator('.badge', has_text='Completed').is_visible()
     shoot(page, 'live-03-dashboard-run-under-way')
     page.locator('#meraki-active-runs .meraki-active-run').wait_for(state='detached', timeout=6 * TIMEOUT_MS)
     assert page.locator('#meraki-active-runs[hx-trigger]').count() == 0, 'the dashboard keeps polling'
     second.refresh_from_db()
     assert second.status == RunStatusChoices.COMPLETED
+    last_run.get_by_role('link', name=f'#{second.pk} {second.organization_name}', exact=True).wait_for()
 
     plots = page.locator('#meraki-run-plots')
     plots.locator('svg.meraki-plot').first.wait_for()

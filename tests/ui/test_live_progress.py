@@ -93,6 +93,30 @@ def test_the_dashboard_follows_runs_under_way_and_reloads_when_one_ends(admin_cl
     assert 'hx-trigger="every 2s"' not in admin_client.get(reverse('plugins:netbox_meraki:dashboard')).content.decode()
 
 
+def last_run_card(client):
+    page = client.get(reverse('plugins:netbox_meraki:dashboard')).content.decode()
+    return ' '.join(page.split('id="meraki-last-run">', 1)[1].split('<div class="col', 1)[0].split())
+
+
+def test_the_dashboards_last_run_is_the_last_finished_one_while_others_are_under_way(
+    admin_client, hold_organization_lock,
+):
+    hold_organization_lock('102')
+    assert 'No sync has finished yet.' in last_run_card(admin_client)
+    finished = make_run(1, completed=timezone.now(), api_calls=7)
+    running = make_run(2, status=RunStatusChoices.RUNNING, started=timezone.now(), phase='fetch', api_calls=3)
+
+    # The run under way has its live card above; the last run is how the last one ended.
+    card = last_run_card(admin_client)
+    assert f'href="{finished.get_absolute_url()}"' in card
+    assert '<span class="badge text-bg-green">Completed</span>' in card
+    assert running.get_absolute_url() not in card and 'Running' not in card
+
+    SyncRun.objects.filter(pk=running.pk).update(status=RunStatusChoices.FAILED, completed=timezone.now())
+    card = last_run_card(admin_client)
+    assert f'href="{running.get_absolute_url()}"' in card and '<span class="badge text-bg-red">Failed</span>' in card
+
+
 def test_the_dashboards_live_runs_need_the_view_permission(user_client, user, grant):
     url = reverse('plugins:netbox_meraki:dashboard_active_runs')
     assert user_client.get(url).status_code == 403
