@@ -99,6 +99,26 @@ class ChangeStateChoices(ChoiceSet):
     )
     # States of a change still waiting to be applied in a run awaiting review: a newer run's plan supersedes them.
     UNAPPLIED = (PENDING, HELD, APPROVED)
+    # How a run's outcome, in its log and on its pages, names its changes in each state (a pending one: see
+    # outcome_label).
+    OUTCOME_LABELS = {
+        HELD: _('held'),
+        APPROVED: _('approved'),
+        REJECTED: _('rejected'),
+        APPLIED: _('applied'),
+        CONFLICT: _('conflict'),
+        FAILED: _('failed'),
+        SKIPPED: _('skipped'),
+        PLANNED: _('planned only'),
+        SUPERSEDED: _('superseded'),
+    }
+
+    @classmethod
+    def outcome_label(cls, state, mode):
+        """A run's outcome's name for its changes in this state: a pending change awaits a decision only in a review."""
+        if state == cls.PENDING:
+            return _('awaiting decision') if mode == SyncModeChoices.REVIEW else _('not applied')
+        return cls.OUTCOME_LABELS[state]
 
 
 class DeletePolicyChoices(ChoiceSet):

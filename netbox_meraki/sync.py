@@ -369,21 +369,15 @@ def finish(run, changes, fetch_errors=()):
 
 
 def outcome_line(run, states):
-    """What became of a run's changes, in one line: 'Applied 10, failed 0, conflict 0, skipped 1, held 0.'"""
-    undecided = states[ChangeStateChoices.PENDING] + states[ChangeStateChoices.APPROVED]
-    planned = states[ChangeStateChoices.PLANNED]
-    parts = [('Applied', states[ChangeStateChoices.APPLIED]), ('failed', states[ChangeStateChoices.FAILED]),
-             ('conflict', states[ChangeStateChoices.CONFLICT]), ('skipped', states[ChangeStateChoices.SKIPPED]),
-             ('held', states[ChangeStateChoices.HELD])]
-    if states[ChangeStateChoices.REJECTED]:
-        parts.append(('rejected', states[ChangeStateChoices.REJECTED]))
-    if states[ChangeStateChoices.SUPERSEDED]:
-        parts.append(('superseded', states[ChangeStateChoices.SUPERSEDED]))
-    if planned:
-        parts.append(('planned only (dry run)', planned))
-    if undecided:
-        parts.append(('awaiting review' if run.mode == SyncModeChoices.REVIEW else 'not applied', undecided))
-    return ', '.join(f'{label} {number}' for label, number in parts) + '.'
+    """
+    What became of a run's changes, in one line: 'Applied 10, failed 0, conflict 0, skipped 1, held 0.', then the
+    other states it has changes in, named as its pages name them.
+    """
+    always = (ChangeStateChoices.APPLIED, ChangeStateChoices.FAILED, ChangeStateChoices.CONFLICT,
+              ChangeStateChoices.SKIPPED, ChangeStateChoices.HELD)
+    shown = [*always, *(state for state, *_ in ChangeStateChoices.CHOICES if state not in always and states[state])]
+    line = ', '.join(f'{ChangeStateChoices.outcome_label(state, run.mode)} {states[state]}' for state in shown)
+    return f'{line[:1].upper()}{line[1:]}.'
 
 
 # A run in one of these states read Meraki (in full, or all it could: what failed is read again next time).

@@ -5,11 +5,10 @@ from collections import defaultdict
 from django.db.models import Count
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
-from django.utils.translation import gettext_lazy as _
 
 from utilities.string import humanize_duration
 
-from ..choices import ChangeActionChoices, ChangeStateChoices, SyncModeChoices
+from ..choices import ChangeActionChoices, ChangeStateChoices
 from ..grouping import DEVICE_SERIAL
 from ..kinds import KINDS, kind_in_text, references
 from ..models import Change, SyncedObject
@@ -161,17 +160,13 @@ def outcome_counts(runs):
 
 def outcome_parts(run, states):
     """
-    (label, colour, number) for what became of a run's changes, in the order of the change states: a pending change
-    reads as 'awaiting decision' in a review and 'not applied' otherwise (a dry run's changes are planned only).
+    (label, colour, number) for what became of a run's changes, in the order of the change states, named as its log
+    names them (see ChangeStateChoices.outcome_label).
     """
-    parts = []
-    for state, label, color in ChangeStateChoices.CHOICES:
-        if not (number := states.get(state)):
-            continue
-        if state == ChangeStateChoices.PENDING:
-            label = _('awaiting decision') if run.mode == SyncModeChoices.REVIEW else _('not applied')
-        parts.append((str(label).lower(), color, number))
-    return parts
+    return [
+        (str(ChangeStateChoices.outcome_label(state, run.mode)), color, number)
+        for state, _label, color in ChangeStateChoices.CHOICES if (number := states.get(state))
+    ]
 
 
 def render_outcome(run, states):

@@ -177,7 +177,7 @@ def test_dry_run_changes_nothing_in_netbox(meraki_config, org_id):
     planned = run.changes.filter(state=ChangeStateChoices.PLANNED).count()
     assert planned == run.changes.count()  # planned only: none waits for a decision
     assert run.log[-1]['message'] == (
-        f'Applied 0, failed 0, conflict 0, skipped 0, held 0, planned only (dry run) {planned}.')
+        f'Applied 0, failed 0, conflict 0, skipped 0, held 0, planned only {planned}.')
     assert not SyncedObject.objects.exists()
 
 
@@ -202,7 +202,7 @@ def test_review_applies_exactly_the_approved_changes(meraki_config, org_id):
     assert pending > 0
     applied = len(wanted) + len(some_devices)
     assert run.log[-1]['message'] == (
-        f'Applied {applied}, failed 0, conflict 0, skipped 0, held 0, awaiting review {pending}.')
+        f'Applied {applied}, failed 0, conflict 0, skipped 0, held 0, awaiting decision {pending}.')
 
 
 def test_an_object_edited_since_the_plan_is_a_conflict(meraki_config, simulator, org_id, meraki_view):

@@ -1,5 +1,7 @@
 """Runs and their changes: the list, a run's page with its live progress, its changes, cancelling."""
 
+from collections import Counter
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -17,6 +19,8 @@ from netbox_meraki.choices import (
     SyncModeChoices,
 )
 from netbox_meraki.models import Change, SyncedObject, SyncRun
+from netbox_meraki.sync import outcome_line
+from netbox_meraki.tables.display import outcome_parts
 
 from .conftest import API_KEY
 
@@ -284,3 +288,15 @@ def test_a_dry_run_a_half_decided_review_and_an_applied_run_do_not_look_alike(ad
     dashboard = admin_client.get(reverse('plugins:netbox_meraki:dashboard')).content.decode()
     outcome = dashboard.split('id="last-run-outcome">', 1)[1].split('</td>', 1)[0]
     assert '1 applied' in outcome and '1 failed' in outcome
+
+
+def test_a_runs_log_and_its_pages_name_what_became_of_its_changes_alike():
+    states = Counter({state: number for number, state in enumerate(ChangeStateChoices.values(), start=1)})
+    for mode in SyncModeChoices.values():
+        run = SyncRun(mode=mode)
+        line = outcome_line(run, states)
+        assert line.startswith('Applied 5, failed 7, conflict 6, skipped 8, held 2, ')
+        badges = outcome_parts(run, states)
+        assert len(badges) == len(states)
+        for label, _color, number in badges:
+            assert f' {label} {number},' in f' {line[:1].lower()}{line[1:-1]},', (mode, label)
