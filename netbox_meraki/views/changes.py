@@ -1,9 +1,7 @@
 from collections import defaultdict
-from urllib.parse import urlparse
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
-from django.urls import resolve
 from django.utils.translation import ngettext
 
 from netbox.object_actions import BulkExport
@@ -23,6 +21,7 @@ from ..sync import SyncRefused, approve_changes, changes_about, reject_changes, 
 from ..tables import ChangeTable
 from ..tables.changes import UNDECIDED, object_url, render_cascade
 from ..tables.display import display_value, field_label, reference_names
+from .runs import SyncRunChangesView
 
 __all__ = ('ChangeApproveView', 'ChangeListView', 'ChangeRejectView', 'ChangeUndoRejectionView', 'ChangeView')
 
@@ -129,22 +128,18 @@ class ChangeDecisionView(GetReturnURLMixin, BaseMultiObjectView):
                 messages.error(request, redact(exc))
         messages.success(request, self.message(count) % {'count': count})
         if request.htmx and request.POST.get('change', '').isdigit():
-            return decided_row(request, int(request.POST['change']), self.get_return_url(request))
+            return decided_row(request, int(request.POST['change']))
         return redirect(self.get_return_url(request))
 
 
-def decided_row(request, pk, return_url):
+def decided_row(request, pk):
     """
-    A change decided from its row without a page reload: the row as the list it was on shows it now (its new state, no
-    buttons), and the toast saying what was done (an out-of-band swap, as NetBox's own messages).
+    A change decided from its row without a page reload: the row as its run's changes list shows it now (its new state,
+    no buttons), and the toast saying what was done (an out-of-band swap, as NetBox's own messages). Only that list
+    has a row's decision buttons.
     """
     change = Change.objects.restrict(request.user, 'view').select_related('run').get(pk=pk)
-    table = ChangeTable([change])
-    table.columns.show('pk')
-    table.configure(request)
-    table.reviewable = True
-    if resolve(urlparse(return_url).path).url_name == 'syncrun_changes':
-        table.columns.hide('run')  # as the run's own changes list shows them
+    table = SyncRunChangesView.table_of(request, change.run, [change])
     return render(request, 'netbox_meraki/inc/decided_row.html', {'table': table})
 
 

@@ -260,6 +260,13 @@ class SyncRunChangesView(generic.ObjectChildrenView):
         table.columns.hide('run')
         return table
 
+    @classmethod
+    def table_of(cls, request, run, changes):
+        """The table of these changes of the run as its page builds it, for the user of the request."""
+        view = cls(run=run)
+        actions = view.get_permitted_actions(request.user, model=Change)
+        return view.get_table(changes, request, bulk_actions=any(action.multi for action in actions))
+
     def get_extra_context(self, request, instance):
         kinds = instance.changes.order_by().values_list('kind', flat=True).distinct()
         networks = instance.changes.order_by().exclude(scope='').values_list('scope', flat=True).distinct()

@@ -281,6 +281,17 @@ def test_a_decision_from_a_row_answers_htmx_with_that_row_and_its_toast(reviewer
     assert change.state == ChangeStateChoices.REJECTED
 
 
+def test_the_row_a_decision_swaps_in_is_the_row_of_the_page(reviewer, review_run):
+    change = review_run.changes.filter(kind='device').first()
+    changes_url = reverse('plugins:netbox_meraki:syncrun_changes', kwargs={'pk': review_run.pk})
+    response = reviewer.post(f'{APPROVE}?return_url={changes_url}', {'change': change.pk}, HTTP_HX_REQUEST='true')
+
+    def row(page):
+        return ' '.join(re.search(rf'<tr [^>]*id="change-{change.pk}".*?</tr>', page, re.S).group().split())
+
+    assert row(response.content.decode()) == row(reviewer.get(changes_url).content.decode())
+
+
 def test_approving_what_a_filter_shows_then_what_the_approved_changes_need(reviewer, review_run):
     changes_url = reverse('plugins:netbox_meraki:syncrun_changes', kwargs={'pk': review_run.pk})
     sites = set(review_run.changes.filter(kind='site').values_list('pk', flat=True))
