@@ -82,13 +82,8 @@ def mapping_options(settings, organization_id=None):
     """
     taken, taken_groups, site_slugs, group_slugs = frozenset(), frozenset(), {}, {}
     if organization_id is not None:
-        others = SyncedObject.objects.exclude(organization_id=str(organization_id))
-        sites, groups = others.filter(kind='site'), others.filter(kind='sitegroup')
-        taken = frozenset(Site.objects.filter(pk__in=sites.values('object_id')).values_list('name', flat=True))
-        taken_groups = frozenset(
-            SiteGroup.objects.filter(pk__in=groups.values('object_id')).values_list('name', flat=True))
-        site_slugs = slug_holders(Site, 'site', organization_id)
-        group_slugs = slug_holders(SiteGroup, 'sitegroup', organization_id)
+        taken, site_slugs = holders(Site, 'site', organization_id)
+        taken_groups, group_slugs = holders(SiteGroup, 'sitegroup', organization_id)
     return MappingOptions(
         manufacturer_name=settings.manufacturer_name,
         role_names={product_type: settings.role_name(product_type) for product_type in DEFAULT_ROLE_NAMES},
@@ -109,14 +104,22 @@ def mapping_options(settings, organization_id=None):
     )
 
 
-def slug_holders(model, kind, organization_id):
+def holders(model, kind, organization_id):
     """
-    {slug: Meraki id} of every NetBox object of the model: the Meraki id of the organization's object of this kind
-    that holds the slug, '' for anyone else's (a person's, another organization's).
+    Who holds the NetBox objects of the model: the names other organizations' objects of this kind hold, and
+    {slug: Meraki id} of every object, the Meraki id of the organization's own that holds the slug, '' for anyone
+    else's (a person's, another organization's).
     """
-    owned = dict(SyncedObject.objects.filter(kind=kind, organization_id=str(organization_id)).values_list(
-        'object_id', 'meraki_id'))
-    return {slug: owned.get(pk, '') for pk, slug in model.objects.values_list('pk', 'slug')}
+    organization_id = str(organization_id)
+    owners = {pk: (organization, meraki_id) for pk, organization, meraki_id in SyncedObject.objects.filter(
+        kind=kind).values_list('object_id', 'organization_id', 'meraki_id')}
+    taken, slugs = set(), {}
+    for pk, name, slug in model.objects.values_list('pk', 'name', 'slug'):
+        organization, meraki_id = owners.get(pk, (None, ''))
+        if organization is not None and organization != organization_id:
+            taken.add(name)
+        slugs[slug] = meraki_id if organization == organization_id else ''
+    return frozenset(taken), slugs
 
 
 class MerakiSyncService:
