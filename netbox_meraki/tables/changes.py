@@ -17,6 +17,7 @@ from ..kinds import KINDS, kind_in_text, kind_name, references
 from ..models import Change
 from .display import EMPTY, UNDECIDED, reference_names, render_field_changes, shown_records
 from .groups import ChangeGroups, group_by_of
+from .rows import ChangeRow, cell_attributes, cell_renderers, row_id
 
 __all__ = (
     'ChangeTable', 'REMOVALS', 'UNDECIDED', 'cascade_summary', 'identities_named', 'object_url', 'render_cascade',
@@ -232,7 +233,7 @@ class ChangeTable(NetBoxTable):
         # changes hide the run column.
         # At a laptop's 1366 px the decision buttons and the reason fit: the Meraki identity is the object's tooltip.
         default_columns = ('id', 'run', 'action', 'kind', 'object_repr', 'fields', 'state', 'reason')
-        row_attrs = {'id': lambda record: f'change-{record.pk}'}
+        row_attrs = {'id': row_id}
 
     # How the list is grouped (see groups.py): set by configure() from the request.
     groups = None
@@ -262,8 +263,25 @@ class ChangeTable(NetBoxTable):
             self.orderable = False
             self.data.data = grouped(self.data.data, group_by)
         super().configure(request)
-        if self.groups and getattr(self, 'page', None):
-            self.page.object_list = self.groups.with_headers(list(self.page.object_list))
+        if getattr(self, 'page', None):
+            rows = [ChangeRow(record, self) for record in self.page.object_list.data]
+            self.page.object_list = self.groups.with_headers(rows) if self.groups else rows
+
+    @cached_property
+    def row_cells(self):
+        """
+        (column, its cells' attributes, renderer) of each column shown, in order, for ChangeRow: the renderer draws a
+        change's cell, or is None where the cell is drawn as django-tables2 draws it. Read as the page is drawn, once
+        the view has chosen the columns.
+        """
+        renderers = cell_renderers(self)
+        cells = []
+        for column in self.columns:
+            if render := renderers.get(column.name):
+                cells.append((column, cell_attributes(column), render))
+            else:
+                cells.append((column, None, None))
+        return cells
 
     def render_kind(self, value):
         return kind_name(value)
