@@ -3,7 +3,7 @@
 from collections import defaultdict
 
 from django.db.models import Count
-from django.utils.html import format_html, format_html_join
+from django.utils.html import conditional_escape, escape, format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from utilities.string import humanize_duration
@@ -95,25 +95,21 @@ def render_field_changes(change, names=None):
     One line per field: `name: before → after` (only the after value for a creation, the before for a removal);
     references by name (see display_value()).
     """
+    # Joined around the escaped values rather than through format_html: a page of 1,000 changes has 10,000 lines.
     lines = []
     for name in change.fields:
-        label = field_label(name)
+        before, after = change.before.get(name), change.after.get(name)
         if change.action == ChangeActionChoices.CREATE or name not in change.before:
-            lines.append(format_html(
-                '<div><span class="text-secondary">{}:</span> <span class="text-success">{}</span></div>',
-                label, display_value(change.after.get(name), names),
-            ))
+            values = f'<span class="text-success">{conditional_escape(display_value(after, names))}</span>'
         elif change.action == ChangeActionChoices.DELETE or name not in change.after:
-            lines.append(format_html(
-                '<div><span class="text-secondary">{}:</span> <span class="text-danger">{}</span></div>',
-                label, display_value(change.before.get(name), names),
-            ))
+            values = f'<span class="text-danger">{conditional_escape(display_value(before, names))}</span>'
         else:
-            lines.append(format_html(
-                '<div><span class="text-secondary">{}:</span> <span class="text-danger">{}</span> '
-                '<i class="mdi mdi-arrow-right" aria-label="becomes"></i> <span class="text-success">{}</span></div>',
-                label, display_value(change.before.get(name), names), display_value(change.after.get(name), names),
-            ))
+            values = (
+                f'<span class="text-danger">{conditional_escape(display_value(before, names))}</span> '
+                '<i class="mdi mdi-arrow-right" aria-label="becomes"></i> '
+                f'<span class="text-success">{conditional_escape(display_value(after, names))}</span>'
+            )
+        lines.append(f'<div><span class="text-secondary">{escape(field_label(name))}:</span> {values}</div>')
     return mark_safe(''.join(lines))
 
 
