@@ -23,10 +23,11 @@ tests/engine/test_together.py proves the result equal to NetBox's per-object wri
 
 import copy
 import itertools
-from collections import Counter
+from collections import Counter, defaultdict
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import connections, router
+from django.db.models import F
 from django.db.models.signals import post_save, pre_save
 from django_prometheus.models import model_inserts, model_updates
 
@@ -47,7 +48,7 @@ from extras.signals import _changed_fields, notify_object_changed
 from ipam.models import VLAN, IPAddress
 from netbox.context import current_request, events_queue
 from netbox.signals import post_clean
-from utilities.counters import get_counters_for_model, post_save_receiver, update_counter
+from utilities.counters import get_counters_for_model, post_save_receiver
 
 __all__ = (
     'acceptable_ends', 'cable_ends', 'cache_many', 'clean_cable', 'create', 'create_cables', 'fits', 'insert_many',
@@ -257,12 +258,17 @@ def create(model, objects, save_chain=True):
     prepare(model, objects, using, save_chain)
     model.objects.bulk_create(objects)
     saved(model, objects, True, using)
-    # What counters.post_save_receiver() does for each new object: add one to its parent's counter.
+    # What counters.post_save_receiver() does for each new object: add one to its parent's counter. The parents that
+    # gain as many (a model's switches, each with its ports) are updated in one statement.
     for field_name, counter_name in get_counters_for_model(model):
         parent_model = model._meta.get_field(field_name).related_model
+        gains = defaultdict(list)
         for parent_pk, count in Counter(getattr(obj, field_name) for obj in objects).items():
             if parent_pk is not None:
-                update_counter(parent_model, parent_pk, counter_name, count, using=using)
+                gains[count].append(parent_pk)
+        for count, parent_pks in gains.items():
+            parents = parent_model.objects.using(using).filter(pk__in=parent_pks)
+            parents.update(**{counter_name: F(counter_name) + count})
 
 
 def update(model, objects, save_chain=True):
