@@ -327,7 +327,7 @@ def test_changes_netbox_refuses_mid_group_fail_alone_as_one_by_one(meraki_config
     looped, to_virtual = cables[4], next(change for change in cables[5:] if change.after['b']['ref'] == 'interface')
     looped.after = {**looped.after, 'b': looped.after['a']}
     virtual = next(change for change in interfaces if change.meraki_id == to_virtual.after['b']['id'])
-    virtual.after = {**virtual.after, 'type': 'virtual'}
+    virtual.after = {**virtual.after, 'type': 'virtual', 'poe_mode': None, 'poe_type': None}
     Change.objects.bulk_update([invalid_type, duplicate, address, twin, second_cable, looped, to_virtual, virtual],
                                ('after',))
     approve_changes(run)
