@@ -340,10 +340,18 @@ class Applier:
             bulk.unique_custom_fields(model))
         # A device with child devices is saved by NetBox, which saves them again (see bulk.parents()).
         held = bulk.parents(objects) if in_bulk and not creating and model is Device else set()
+        # New cables' ends are checked for the group, not with NetBox's two queries per end (see bulk.clean_cable()).
+        accepted = ()
+        if in_bulk and model is Cable:
+            accepted = bulk.acceptable_ends([obj for obj in objects if bulk.fits(obj)])
         written, inserted, keys = [], [], set()
         for change, obj, many in ready:
             try:
-                obj.full_clean(exclude=bulk.unchecked(obj, found), validate_unique=False, validate_constraints=False)
+                if id(obj) in accepted:
+                    bulk.clean_cable(obj, exclude=bulk.unchecked(obj, found))
+                else:
+                    obj.full_clean(exclude=bulk.unchecked(obj, found), validate_unique=False,
+                                   validate_constraints=False)
             except BaseTimeoutException:
                 raise
             except Exception as exc:  # as apply_alone() records it; a database error fails the group at its next query

@@ -23,10 +23,11 @@ tests/engine/test_together.py proves the result equal to NetBox's per-object wri
 
 import copy
 import itertools
-from collections import Counter
+from collections import Counter, defaultdict
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import connections, router
+from django.db.models import F
 from django.db.models.signals import post_save, pre_save
 from django_prometheus.models import model_inserts, model_updates
 
@@ -34,7 +35,8 @@ from core.choices import ObjectChangeActionChoices
 from core.events import OBJECT_CREATED, OBJECT_UPDATED
 from core.models import ObjectChange, ObjectType
 from core.signals import handle_changed_object
-from dcim.choices import CableEndChoices, LinkStatusChoices
+from dcim.choices import CableEndChoices, InterfaceModeChoices, LinkStatusChoices
+from dcim.constants import NONCONNECTABLE_IFACE_TYPES
 from dcim.models import Cable, CablePath, CableTermination, Device, DeviceBay, DeviceType, Interface, MACAddress
 from dcim.signals import update_channelized_cable_paths
 from dcim.utils import create_cablepaths, object_to_path_node
@@ -43,13 +45,15 @@ from extras.constants import CC_FIELDS_BY_MODEL
 from extras.events import enqueue_event
 from extras.models import CustomField, Subscription, Tag, TaggedItem
 from extras.signals import _changed_fields, notify_object_changed
-from ipam.models import IPAddress
+from ipam.models import VLAN, IPAddress
 from netbox.context import current_request, events_queue
-from utilities.counters import get_counters_for_model, post_save_receiver, update_counter
+from netbox.signals import post_clean
+from utilities.counters import get_counters_for_model, post_save_receiver
 
 __all__ = (
-    'cable_ends', 'cache_many', 'create', 'create_cables', 'fits', 'insert_many', 'insert_tags', 'locked', 'parents',
-    'refresh', 'related_objects', 'unique_custom_fields', 'update', 'update_rows', 'verified_references',
+    'acceptable_ends', 'cable_ends', 'cache_many', 'clean_cable', 'create', 'create_cables', 'fits', 'insert_many',
+    'insert_tags', 'locked', 'parents', 'refresh', 'related_objects', 'unique_custom_fields', 'update', 'update_rows',
+    'verified_references',
 )
 
 # The post_save receivers create() does for the whole group instead of for each object.
@@ -234,6 +238,10 @@ def save_chain_without_write(model, obj):
             super(Device, obj).save()
         else:
             obj.save()
+            if model is Interface and not obj._state.adding and obj.mode != InterfaceModeChoices.MODE_TAGGED:
+                # BaseInterface.save() has cleared the interface's tagged VLANs, and with them their prefetched
+                # value: none are left, which NetBox would otherwise read again to log the interface.
+                set_prefetched(obj, 'tagged_vlans', VLAN, [])
     finally:
         del obj.save_base
         if tracker:
@@ -250,12 +258,17 @@ def create(model, objects, save_chain=True):
     prepare(model, objects, using, save_chain)
     model.objects.bulk_create(objects)
     saved(model, objects, True, using)
-    # What counters.post_save_receiver() does for each new object: add one to its parent's counter.
+    # What counters.post_save_receiver() does for each new object: add one to its parent's counter. The parents that
+    # gain as many (a model's switches, each with its ports) are updated in one statement.
     for field_name, counter_name in get_counters_for_model(model):
         parent_model = model._meta.get_field(field_name).related_model
+        gains = defaultdict(list)
         for parent_pk, count in Counter(getattr(obj, field_name) for obj in objects).items():
             if parent_pk is not None:
-                update_counter(parent_model, parent_pk, counter_name, count, using=using)
+                gains[count].append(parent_pk)
+        for count, parent_pks in gains.items():
+            parents = parent_model.objects.using(using).filter(pk__in=parent_pks)
+            parents.update(**{counter_name: F(counter_name) + count})
 
 
 def update(model, objects, save_chain=True):
@@ -460,6 +473,45 @@ def parents(devices):
     """
     return set(DeviceBay.objects.filter(device__in=[device.pk for device in devices], installed_device__isnull=False)
                .values_list('device_id', flat=True))
+
+
+def acceptable_ends(cables):
+    """
+    The new cables, of those create_cables() writes (see fits()), whose ends CableTermination.clean() would accept
+    (as id()s): two ends that are not one interface, each an interface that is not marked connected, not a channel
+    and of a type a cable can end on, with no cable on it yet. The interfaces are those cable_ends() loaded, and which
+    of them have a cable is read in one query for the group. A cable left out is validated by NetBox, which says why
+    it refuses it.
+    """
+    ends = [end for cable in cables for end in (*cable.a_terminations, *cable.b_terminations)]
+    cabled = set(CableTermination.objects.filter(
+        termination_type=ContentType.objects.get_for_model(Interface), termination_id__in=[end.pk for end in ends],
+    ).values_list('termination_id', flat=True))
+
+    def acceptable(end):
+        return (end.pk not in cabled and not end.mark_connected and not end.channel_id
+                and end.type not in NONCONNECTABLE_IFACE_TYPES)
+
+    return {id(cable) for cable in cables
+            if cable.a_terminations[0].pk != cable.b_terminations[0].pk
+            and all(acceptable(end) for end in (*cable.a_terminations, *cable.b_terminations))}
+
+
+def clean_cable(cable, exclude):
+    """
+    full_clean() of a new cable whose ends acceptable_ends() has checked: Cable.clean() but its checks of the ends,
+    each of which costs NetBox two queries (CableTermination.clean() reads the interface again, and looks for a cable
+    on it), then the post_clean signal CableTermination.clean() sends for each end (custom validators).
+    """
+    cable._terminations_modified = False
+    try:
+        cable.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
+    finally:
+        cable._terminations_modified = True
+    for side, ends in ((CableEndChoices.SIDE_A, cable.a_terminations), (CableEndChoices.SIDE_B, cable.b_terminations)):
+        for end in ends:
+            post_clean.send(sender=CableTermination, instance=CableTermination(cable=cable, cable_end=side,
+                                                                              termination=end))
 
 
 def cable_ends(pks):

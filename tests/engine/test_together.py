@@ -323,7 +323,13 @@ def test_changes_netbox_refuses_mid_group_fail_alone_as_one_by_one(meraki_config
     cables = list(run.changes.filter(kind='cable').order_by('sequence'))
     cable, second_cable = cables[1], cables[3]
     second_cable.after = {**second_cable.after, 'b': cable.after['a']}
-    Change.objects.bulk_update([invalid_type, duplicate, address, twin, second_cable], ('after',))
+    # A cable from a port to itself, and one to a port made virtual: NetBox refuses both, for what their ends are.
+    looped, to_virtual = cables[4], next(change for change in cables[5:] if change.after['b']['ref'] == 'interface')
+    looped.after = {**looped.after, 'b': looped.after['a']}
+    virtual = next(change for change in interfaces if change.meraki_id == to_virtual.after['b']['id'])
+    virtual.after = {**virtual.after, 'type': 'virtual', 'poe_mode': None, 'poe_type': None}
+    Change.objects.bulk_update([invalid_type, duplicate, address, twin, second_cable, looped, to_virtual, virtual],
+                               ('after',))
     approve_changes(run)
 
     (tables, _, _), _ = assert_same(run, monkeypatch, how=apply_approved)
@@ -341,6 +347,12 @@ def test_changes_netbox_refuses_mid_group_fail_alone_as_one_by_one(meraki_config
     assert outcomes[cable.sequence][0] == ChangeStateChoices.APPLIED
     assert outcomes[second_cable.sequence] == (ChangeStateChoices.FAILED, outcomes[second_cable.sequence][1])
     assert 'Duplicate termination' in outcomes[second_cable.sequence][1]
+    assert outcomes[looped.sequence] == (ChangeStateChoices.FAILED, outcomes[looped.sequence][1])
+    assert 'cannot connect to the same object' in outcomes[looped.sequence][1]
+    assert outcomes[to_virtual.sequence] == (ChangeStateChoices.FAILED, outcomes[to_virtual.sequence][1])
+    assert 'Virtual interfaces' in outcomes[to_virtual.sequence][1]
+    assert {row[4] for row in tables['plan'] if row[1] == 'cable' and row[0] not in {
+        second_cable.sequence, looped.sequence, to_virtual.sequence}} == {ChangeStateChoices.APPLIED}
     failed = {invalid_type.sequence, duplicate.sequence, address.sequence}
     # Everything else of their groups was written.
     assert all(row[4] == ChangeStateChoices.APPLIED for row in tables['plan']
