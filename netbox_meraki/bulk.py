@@ -503,11 +503,11 @@ def clean_cable(cable, exclude):
     each of which costs NetBox two queries (CableTermination.clean() reads the interface again, and looks for a cable
     on it), then the post_clean signal CableTermination.clean() sends for each end (custom validators).
     """
-    cable._terminations_modified = False
+    modified, cable._terminations_modified = cable._terminations_modified, False
     try:
         cable.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
     finally:
-        cable._terminations_modified = True
+        cable._terminations_modified = modified
     for side, ends in ((CableEndChoices.SIDE_A, cable.a_terminations), (CableEndChoices.SIDE_B, cable.b_terminations)):
         for end in ends:
             post_clean.send(sender=CableTermination, instance=CableTermination(cable=cable, cable_end=side,
