@@ -203,7 +203,10 @@ class Change(ExportTemplatesMixin, models.Model):
     def __str__(self):
         from ..kinds import kind_in_text
 
-        return f'{self.get_action_display()} {kind_in_text(self.kind)} {self.object_repr}'
+        # As get_action_display() names the action, without building a dictionary of the choices each time: a page of
+        # 1,000 changes names each one (its checkbox's label).
+        action = dict(ChangeActionChoices).get(self.action, self.action)
+        return f'{action} {kind_in_text(self.kind)} {self.object_repr}'
 
     def get_absolute_url(self):
         return reverse('plugins:netbox_meraki:change', args=[self.pk])

@@ -1,5 +1,4 @@
 from functools import cache, cached_property
-from urllib.parse import quote
 
 import django_tables2 as tables
 from django.apps import apps
@@ -17,7 +16,7 @@ from ..kinds import KINDS, kind_in_text, kind_name, references
 from ..models import Change
 from .display import EMPTY, UNDECIDED, reference_names, render_field_changes, shown_records
 from .groups import ChangeGroups, group_by_of
-from .rows import ChangeRow, cell_attributes, cell_renderers, row_id
+from .rows import ROW_ATTRS, ChangeRow, cell_attributes, cell_renderers, decidable, page_url
 
 __all__ = (
     'ChangeTable', 'REMOVALS', 'UNDECIDED', 'cascade_summary', 'identities_named', 'object_url', 'render_cascade',
@@ -32,7 +31,7 @@ def object_url(change):
     if change.action == ChangeActionChoices.DELETE and change.state == ChangeStateChoices.APPLIED:
         return None
     try:
-        return reverse(get_viewname(spec.model), kwargs={'pk': change.object_id})
+        return page_url(get_viewname(spec.model), change.object_id)
     except NoReverseMatch:
         return None
 
@@ -187,11 +186,12 @@ class DecisionColumn(tables.Column):
         return ''
 
     def render(self, record, table):
-        if not getattr(table, 'reviewable', False) or record.state not in UNDECIDED:
+        if not decidable(record, table):
             return ''
         # Without a page reload (htmx): the decision is posted, and the row is replaced by the same row of the page
-        # the decision leads back to (gone when the list's filter no longer shows it); the toast comes with it.
-        # Without JavaScript, the buttons submit the table's form.
+        # the decision leads back to (gone when the list's filter no longer shows it); the toast comes with it. What
+        # is replaced is said by the row (see rows.ROW_ATTRS). Without JavaScript, the buttons submit the table's
+        # form, whose return_url is the page (see syncrun/changes.html).
         return format_html(table.decision_buttons, pk=record.pk)
 
 
@@ -233,7 +233,7 @@ class ChangeTable(NetBoxTable):
         # changes hide the run column.
         # At a laptop's 1366 px the decision buttons and the reason fit: the Meraki identity is the object's tooltip.
         default_columns = ('id', 'run', 'action', 'kind', 'object_repr', 'fields', 'state', 'reason')
-        row_attrs = {'id': row_id}
+        row_attrs = ROW_ATTRS
 
     # How the list is grouped (see groups.py): set by configure() from the request.
     groups = None
@@ -241,17 +241,13 @@ class ChangeTable(NetBoxTable):
     @cached_property
     def decision_buttons(self):
         """The approve and reject buttons of a row, but its change's id (`{pk}`): the same on every row of a page."""
-        suffix = ''
-        if request := getattr(self, 'context', {}).get('request'):
-            suffix = f'?return_url={quote(request.get_full_path())}'
-        approve = reverse('plugins:netbox_meraki:change_bulk_approve') + suffix
-        reject = reverse('plugins:netbox_meraki:change_bulk_reject') + suffix
-        swap = 'hx-target="#change-{pk}" hx-select="#change-{pk}" hx-swap="outerHTML"'
-        button = ('<button type="submit" class="btn btn-sm btn-{color}" formaction="{url}" hx-post="{url}" {swap} '
+        approve = reverse('plugins:netbox_meraki:change_bulk_approve')
+        reject = reverse('plugins:netbox_meraki:change_bulk_reject')
+        button = ('<button type="submit" class="btn btn-sm btn-{color}" formaction="{url}" hx-post="{url}" '
                   'name="change" value="{{pk}}" title="{label}" aria-label="{label}"><i class="mdi mdi-{icon}"></i>'
                   '</button>')
         return ' '.join(
-            button.format(color=color, url=escape(url), swap=swap, label=escape(label), icon=icon)
+            button.format(color=color, url=escape(url), label=escape(label), icon=icon)
             for color, url, label, icon in (('green', approve, _('Approve'), 'check'),
                                             ('red', reject, _('Reject'), 'close'))
         )

@@ -1,9 +1,10 @@
 """How runs and changes read on a page: field values, before/after pairs, change counts, durations."""
 
+import html
 from collections import defaultdict
 
 from django.db.models import Count
-from django.utils.html import conditional_escape, escape, format_html, format_html_join
+from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
 from utilities.string import humanize_duration
@@ -30,21 +31,31 @@ def display_value(value, names=None):
     A stored field value as HTML: a reference by its object's name (`names`, see reference_names()) with its Meraki
     identity on hover, lists joined, nothing as a dash.
     """
+    return mark_safe(value_html(value, names))
+
+
+def value_html(value, names):
+    """display_value() as a plain string, escaped: a page of 1,000 changes draws 10,000 values."""
     if value is None or value == '' or value == []:
         return EMPTY
     if isinstance(value, dict) and 'ref' in value:
-        kind = kind_in_text(value['ref'])
+        kind = escape(kind_in_text(value['ref']))
         if value.get('id') is None and value.get('pk') is not None:
-            return format_html('{} #{} (not synced)', kind, value['pk'])
+            return f'{kind} #{escape(value["pk"])} (not synced)'
         name = (names or {}).get((value['ref'], value.get('id')))
         if name is None:
-            return format_html('{} {}', kind, value.get('id'))
-        return format_html('<span title="Meraki {}">{} {}</span>', value.get('id'), kind, name)
+            return f'{kind} {escape(value.get("id"))}'
+        return f'<span title="Meraki {escape(value.get("id"))}">{kind} {escape(name)}</span>'
     if isinstance(value, (list, tuple)):
-        return format_html_join(', ', '{}', ((display_value(item, names),) for item in value))
+        return ', '.join(value_html(item, names) for item in value)
     if isinstance(value, bool):
         return 'true' if value else 'false'
-    return str(value)
+    return escape(value)
+
+
+def escape(value):
+    # Django's escape() but for the lazy-text check and the safe-string wrapper, which cost more than the escaping.
+    return html.escape(str(value))
 
 
 def reference_names(changes):
@@ -100,14 +111,14 @@ def render_field_changes(change, names=None):
     for name in change.fields:
         before, after = change.before.get(name), change.after.get(name)
         if change.action == ChangeActionChoices.CREATE or name not in change.before:
-            values = f'<span class="text-success">{conditional_escape(display_value(after, names))}</span>'
+            values = f'<span class="text-success">{value_html(after, names)}</span>'
         elif change.action == ChangeActionChoices.DELETE or name not in change.after:
-            values = f'<span class="text-danger">{conditional_escape(display_value(before, names))}</span>'
+            values = f'<span class="text-danger">{value_html(before, names)}</span>'
         else:
             values = (
-                f'<span class="text-danger">{conditional_escape(display_value(before, names))}</span> '
+                f'<span class="text-danger">{value_html(before, names)}</span> '
                 '<i class="mdi mdi-arrow-right" aria-label="becomes"></i> '
-                f'<span class="text-success">{conditional_escape(display_value(after, names))}</span>'
+                f'<span class="text-success">{value_html(after, names)}</span>'
             )
         lines.append(f'<div><span class="text-secondary">{escape(field_label(name))}:</span> {values}</div>')
     return mark_safe(''.join(lines))

@@ -4,10 +4,12 @@ cell, in every column a user may pick, must be what the column draws, with the s
 """
 
 import pytest
+from django.urls import reverse, set_script_prefix
 from django_tables2.rows import BoundRow
 
 from netbox_meraki.choices import ChangeActionChoices, ChangeStateChoices
 from netbox_meraki.tables import ChangeTable
+from netbox_meraki.tables.rows import page_url
 
 pytestmark = pytest.mark.django_db
 
@@ -45,4 +47,21 @@ def test_each_cell_is_drawn_as_its_column_draws_it(rf, admin_user, review_run):
         drawn = [(cell_attributes(column), str(cell)) for column, cell in row.items()]
         expected = [(column.attrs['td'].as_html(), str(cell)) for column, cell in BoundRow(row.record, table).items()]
         assert drawn == expected, row.record
-        assert row.attrs['id'] == BoundRow(row.record, table).attrs['id'] == f'change-{row.record.pk}'
+        # All but the class, which alternates with the rows drawn (even, odd).
+        assert {**row.attrs, 'class': ''} == {**BoundRow(row.record, table).attrs, 'class': ''}
+        assert row.attrs['id'] == f'change-{row.record.pk}'
+    # Undecided rows carry what a decision from their buttons replaces; the failed removal has no buttons.
+    assert {row.record.pk for row in rows if row.attrs['hx-select']} == set(
+        review_run.changes.exclude(state=ChangeStateChoices.FAILED).values_list('pk', flat=True))
+
+
+@pytest.mark.parametrize('prefix', ['/', '/netbox/'])
+def test_a_page_url_is_the_url_django_reverses(prefix):
+    # Also under a BASE_PATH, which NetBox serves as the script prefix.
+    set_script_prefix(prefix)
+    try:
+        for viewname in ('plugins:netbox_meraki:change', 'dcim:device', 'ipam:ipaddress'):
+            for pk in (1, 10, 12345):
+                assert page_url(viewname, pk) == reverse(viewname, kwargs={'pk': pk})
+    finally:
+        set_script_prefix('/')

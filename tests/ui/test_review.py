@@ -292,6 +292,31 @@ def test_the_row_a_decision_swaps_in_is_the_row_of_the_page(reviewer, review_run
     assert row(response.content.decode()) == row(reviewer.get(changes_url).content.decode())
 
 
+def test_a_row_decides_through_htmx_and_without_javascript_goes_back_to_the_page_as_shown(reviewer, review_run):
+    changes_url = reverse('plugins:netbox_meraki:syncrun_changes', kwargs={'pk': review_run.pk})
+    shown = f'{changes_url}?kind=device&per_page=5'
+    page = reviewer.get(shown).content.decode()
+    change = review_run.changes.filter(kind='device').order_by('pk').first()
+    # htmx: the row says what its buttons' answer replaces, itself by the same row of the answer.
+    row = re.search(rf'<tr [^>]*id="change-{change.pk}"[^>]*>', page).group()
+    assert f'hx-select="#change-{change.pk}"' in row and 'hx-target="this"' in row and 'hx-swap="outerHTML"' in row
+    button = re.search(rf'<button [^>]*value="{change.pk}" title="Reject"[^>]*>', page).group()
+    assert f'formaction="{REJECT}"' in button and f'hx-post="{REJECT}"' in button
+    # Without JavaScript the button submits the table's form, whose return_url is the page as shown.
+    form = re.search(r'<form method="post">(.*?)</form>', page, re.S).group(1)
+    assert button in form
+    return_url = re.search(r'<input type="hidden" id="object-list-return-url" name="return_url" value="([^"]*)"',
+                           form).group(1)
+    assert return_url.replace('&amp;', '&') == shown
+    response = reviewer.post(REJECT, {'change': change.pk, 'return_url': return_url.replace('&amp;', '&')})
+    assert response.status_code == 302 and response.url == shown
+    change.refresh_from_db()
+    assert change.state == ChangeStateChoices.REJECTED
+    # A decided row has no buttons, nor what they would replace.
+    row = re.search(rf'<tr [^>]*id="change-{change.pk}"[^>]*>', reviewer.get(shown).content.decode()).group()
+    assert 'hx-' not in row
+
+
 def test_approving_what_a_filter_shows_then_what_the_approved_changes_need(reviewer, review_run):
     changes_url = reverse('plugins:netbox_meraki:syncrun_changes', kwargs={'pk': review_run.pk})
     sites = set(review_run.changes.filter(kind='site').values_list('pk', flat=True))
