@@ -8,11 +8,12 @@ from functools import cache
 
 from django.urls import get_script_prefix, reverse
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django_tables2.rows import BoundRow
 from django_tables2.utils import AttributeDict
 
-from .display import UNDECIDED
+from .display import UNDECIDED, escape
 
 __all__ = ('ROW_ATTRS', 'ChangeRow', 'cell_attributes', 'cell_renderers', 'decidable', 'page_url', 'row_id')
 
@@ -66,13 +67,20 @@ def cell_attributes(bound_column):
     return {'attrs': {'td': {'as_html': bound_column.attrs['td'].as_html()}}}
 
 
+class RowAttributes(AttributeDict):
+    """A row's attributes, drawn as django-tables2 draws them, without format_html() for each: 5,000 on a page."""
+
+    def as_html(self):
+        return mark_safe(' '.join(f'{escape(name)}="{escape(value)}"' for name, value in self._iteritems()))
+
+
 class ChangeRow(BoundRow):
     """A row of a ChangeTable: the cells of the columns cell_renderers() knows drawn by them, the others as usual."""
 
     @property
     def attrs(self):
         attrs = {name: value(record=self.record, table=self.table) for name, value in ROW_ATTRS.items()}
-        return AttributeDict({**attrs, 'class': self.get_even_odd_css_class()})
+        return RowAttributes({**attrs, 'class': self.get_even_odd_css_class()})
 
     def items(self):
         for column, attributes, render in self.table.row_cells:

@@ -130,6 +130,10 @@ def test_the_changes_of_a_large_review_in_the_browser(
     button.click()
     page.get_by_text('1 change approved.').wait_for()
     assert run.changes.get(pk=pk).state == ChangeStateChoices.APPROVED
+    # The row, and only the row, was replaced in place: decided, without its buttons, in the one table.
+    decided = page.locator(f'#change-{pk}')
+    assert decided.count() == 1 and 'Approved' in decided.inner_text() and decided.locator('button').count() == 0
+    assert page.locator('#object_list table').count() == 1
     page.goto(f'{url}{address}?per_page=50')
     shoot(page, 'vol-06-changes-400')
 

@@ -6,6 +6,7 @@ cell, in every column a user may pick, must be what the column draws, with the s
 import pytest
 from django.urls import reverse, set_script_prefix
 from django_tables2.rows import BoundRow
+from django_tables2.utils import AttributeDict
 
 from netbox_meraki.choices import ChangeActionChoices, ChangeStateChoices
 from netbox_meraki.tables import ChangeTable
@@ -50,6 +51,7 @@ def test_each_cell_is_drawn_as_its_column_draws_it(rf, admin_user, review_run):
         # All but the class, which alternates with the rows drawn (even, odd).
         assert {**row.attrs, 'class': ''} == {**BoundRow(row.record, table).attrs, 'class': ''}
         assert row.attrs['id'] == f'change-{row.record.pk}'
+        assert row.attrs.as_html() == AttributeDict(row.attrs).as_html()
     # Undecided rows carry what a decision from their buttons replaces; the failed removal has no buttons.
     assert {row.record.pk for row in rows if row.attrs['hx-select']} == set(
         review_run.changes.exclude(state=ChangeStateChoices.FAILED).values_list('pk', flat=True))
