@@ -30,10 +30,10 @@ from .test_web_ui import (  # noqa: F401  (fixtures)
 PAGES = re.compile(r'\d+ pages?\b')
 
 
-def start_sync(user, organization_id, mode):
+def start_sync(user, organization_id, mode, full_read=False):
     """A sync as "Sync now" starts it: a background job that the test's worker runs."""
     (run,) = MerakiSyncService(user=user, trigger=RunTriggerChoices.MANUAL).sync_all(
-        mode=mode, organization_ids=[organization_id],
+        mode=mode, organization_ids=[organization_id], full_read=full_read,
     )
     return run
 
@@ -85,7 +85,10 @@ def test_a_run_is_watched_live_on_its_page_and_on_the_dashboard(
     shoot(page, 'live-02-run-completed')
 
     # The dashboard: the run under way, with its progress, until it ends; then the page reloads with its plots.
-    second = start_sync(admin, organization_id, SyncModeChoices.DRY_RUN)
+    # A change-driven read of this organization is a few single-page calls, over between two of the dashboard's polls:
+    # a full read, slower still, is on the screen for several.
+    slow_simulator.backend.latency_ms = 3000
+    second = start_sync(admin, organization_id, SyncModeChoices.DRY_RUN, full_read=True)
     page.goto(f'{url}/plugins/meraki/dashboard/')
     under_way = page.locator('#meraki-active-runs .meraki-active-run', has_text=f'Run #{second.pk}')
     under_way.locator('.syncrun-reads', has_text=PAGES).wait_for(timeout=3 * TIMEOUT_MS)
