@@ -39,7 +39,6 @@ from ..reliability.conftest import (  # noqa: F401  (committing fixtures, and a 
     meraki_config,
     simulator,
     sync,
-    test_database,
 )
 
 # The models a sync writes: the event rule of these tests covers them all.

@@ -46,7 +46,6 @@ from ..reliability.conftest import (  # noqa: F401 (fixtures used by the package
     remove_rows_since,
     simulator,
     sync,
-    test_database,
 )
 
 LIVED_IN_SCALE = Scale(organizations=2, networks=4, devices=16)

@@ -232,24 +232,6 @@ def remove_rows_since(marks):
     NetworkRead.objects.all().delete()
 
 
-@pytest.fixture(scope='session')
-def test_database(django_db_setup, django_db_blocker):
-    """
-    The test database, also when no test of the session asks pytest-django for one (it sets a database up only for
-    tests marked django_db): without it, tests that commit would run against the development database.
-    """
-    from django.test.utils import setup_databases, teardown_databases
-
-    if connection.settings_dict['NAME'] == connection.creation._get_test_db_name():
-        yield
-        return
-    with django_db_blocker.unblock():
-        databases = setup_databases(verbosity=0, interactive=False, aliases={'default'})
-    yield
-    with django_db_blocker.unblock():
-        teardown_databases(databases, verbosity=0)
-
-
 @pytest.fixture
 def committed(test_database, django_db_blocker):
     """

@@ -41,13 +41,14 @@ def remove_what_the_tests_wrote():
 
 
 @pytest.fixture
-def committed_db(django_db_setup, django_db_blocker):
+def committed_db(test_database, django_db_blocker):
     """
     The test database in autocommit mode, so that child processes (a worker, the command) and threads see what a
     test writes; what the scheduling tests write is removed afterwards. Cheaper than a transactional test, whose
     teardown truncates every NetBox table.
     """
     with django_db_blocker.unblock():
+        assert connection.settings_dict['NAME'] == connection.creation._get_test_db_name()
         remove_what_the_tests_wrote()
         try:
             yield
