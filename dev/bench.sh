@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make bench: sync simulator organizations of growing size into a scratch NetBox database and print figures.
 # BENCH_SIZES (default "100 1000 10000": a dry run, a first sync, a second sync and two change-driven syncs of each;
-# `<n>:plan` measures dry runs only; the 10,000-device size takes about 25 minutes, 17 of them its first sync) and
+# `<n>:plan` measures dry runs only; the 10,000-device size takes 15 to 20 minutes, 9 to 13 of them its first sync) and
 # BENCH_LATENCY_MS (default 50) change what is measured.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
