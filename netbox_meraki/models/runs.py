@@ -23,6 +23,9 @@ from ..secrets import redact
 __all__ = ('Change', 'NetworkRead', 'Rejection', 'SyncRun')
 
 logger = logging.getLogger('netbox_meraki.sync')
+# Each action's name, as get_action_display() gives it (translated when shown), without the dictionary of choices that
+# method builds on every call: a page of 1,000 changes names each one (its checkbox's label).
+ACTION_NAMES = dict(ChangeActionChoices)
 
 
 class SyncRun(EventRulesMixin, ExportTemplatesMixin, models.Model):
@@ -203,10 +206,7 @@ class Change(ExportTemplatesMixin, models.Model):
     def __str__(self):
         from ..kinds import kind_in_text
 
-        # As get_action_display() names the action, without building a dictionary of the choices each time: a page of
-        # 1,000 changes names each one (its checkbox's label).
-        action = dict(ChangeActionChoices).get(self.action, self.action)
-        return f'{action} {kind_in_text(self.kind)} {self.object_repr}'
+        return f'{ACTION_NAMES.get(self.action, self.action)} {kind_in_text(self.kind)} {self.object_repr}'
 
     def get_absolute_url(self):
         return reverse('plugins:netbox_meraki:change', args=[self.pk])
