@@ -50,8 +50,9 @@ def test_a_run_is_watched_live_on_its_page_and_on_the_dashboard(
     reverse('home')
     admin = django_user_model.objects.create_superuser(username='live-admin', password='live-password', email='')
     organization_id = slow_simulator.org_ids[0]
-    # Slower still than the shared fixture: the read lasts several of the page's polls.
-    slow_simulator.backend.latency_ms = 2000
+    # Slower still than the shared fixture: each part of the read (org-wide, then per network) lasts several of the
+    # page's polls.
+    slow_simulator.backend.latency_ms = 3000
 
     page.goto(f'{url}/login/?next=/plugins/meraki/dashboard/')
     page.fill('input[name=username]', 'live-admin')
@@ -86,8 +87,7 @@ def test_a_run_is_watched_live_on_its_page_and_on_the_dashboard(
 
     # The dashboard: the run under way, with its progress, until it ends; then the page reloads with its plots.
     # A change-driven read of this organization is a few single-page calls, over between two of the dashboard's polls:
-    # a full read, slower still, is on the screen for several.
-    slow_simulator.backend.latency_ms = 3000
+    # a full read is on the screen for several.
     second = start_sync(admin, organization_id, SyncModeChoices.DRY_RUN, full_read=True)
     page.goto(f'{url}/plugins/meraki/dashboard/')
     under_way = page.locator('#meraki-active-runs .meraki-active-run', has_text=f'Run #{second.pk}')
